@@ -1,0 +1,22 @@
+"""The `conciergerie` command: Django's management commands under one name.
+
+`conciergerie demo`, `serve`, `worker`, `migrate`, `loaddemo`, `createuser`,
+`token create`, `backup`, `restore` — and every other Django command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conciergerie.settings")
+    from django.core.management import execute_from_command_line
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    execute_from_command_line(["conciergerie", *args])
+
+
+if __name__ == "__main__":
+    main()

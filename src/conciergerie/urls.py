@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from conciergerie.api.urls import api
+
+urlpatterns = [
+    path("", include("conciergerie.core.urls")),
+    path("", include("conciergerie.community.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+    # Uploaded media (logos…) served by the app itself: one process is enough for a small place.
+    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+]
