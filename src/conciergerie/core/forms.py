@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from conciergerie.core import services
+from conciergerie.core.models import Place, Role
+from conciergerie.core.validators import WEEKDAYS, format_day_hours, parse_day_hours
+
+DAY_LABELS = dict(
+    zip(
+        WEEKDAYS,
+        [
+            _("Lundi"),
+            _("Mardi"),
+            _("Mercredi"),
+            _("Jeudi"),
+            _("Vendredi"),
+            _("Samedi"),
+            _("Dimanche"),
+        ],
+        strict=True,
+    )
+)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with a limit on failed attempts per e-mail and per address."""
+
+    username = forms.EmailField(
+        label=_("E-mail"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    error_messages = {
+        "invalid_login": _("E-mail ou mot de passe incorrect."),
+        "inactive": _("Ce compte est désactivé."),
+        "rate_limited": _(
+            "Trop de tentatives de connexion. Réessayez dans un quart d'heure "
+            "ou réinitialisez votre mot de passe."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = (self.data.get("username") or "").strip().lower()
+        ip = self.request.META.get("REMOTE_ADDR") if self.request else None
+        if not services.login_allowed(email=email, ip=ip):
+            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            services.login_failure_record(email=email, ip=ip)
+            raise
+        services.login_success_clear(email=email)
+        return cleaned
+
+
+class PlaceForm(forms.ModelForm):
+    class Meta:
+        model = Place
+        fields = [
+            "name",
+            "description",
+            "typology",
+            "legal_form",
+            "siret",
+            "street",
+            "postal_code",
+            "city",
+            "latitude",
+            "longitude",
+            "email",
+            "phone",
+            "website",
+            "logo",
+            "timezone",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hours = self.instance.opening_hours or {}
+        for day in WEEKDAYS:
+            self.fields[f"hours_{day}"] = forms.CharField(
+                label=DAY_LABELS[day],
+                required=False,
+                initial=format_day_hours(hours.get(day, [])),
+                help_text=_("ex. 09:00-12:30, 14:00-18:00 ; vide si fermé"),
+            )
+
+    def hour_fields(self) -> list[forms.BoundField]:
+        return [self[f"hours_{day}"] for day in WEEKDAYS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        hours: dict[str, list[list[str]]] = {}
+        for day in WEEKDAYS:
+            try:
+                ranges = parse_day_hours(cleaned.get(f"hours_{day}", ""))
+            except ValidationError as exc:
+                self.add_error(f"hours_{day}", exc)
+                continue
+            if ranges:
+                hours[day] = ranges
+        cleaned["opening_hours"] = hours
+        return cleaned
+
+    def changed_data_for_service(self) -> dict[str, Any]:
+        data = {f: self.cleaned_data[f] for f in self.Meta.fields}
+        data["opening_hours"] = self.cleaned_data["opening_hours"]
+        return data
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail de la personne invitée"))
+    role = forms.ChoiceField(label=_("Rôle"), choices=Role.choices, initial=Role.MEMBER)
+
+
+class AcceptInvitationForm(forms.Form):
+    full_name = forms.CharField(label=_("Votre nom"), max_length=200)
+    password1 = forms.CharField(
+        label=_("Mot de passe"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label=_("Mot de passe (encore)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("Les deux mots de passe ne sont pas identiques."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Rôle"), choices=[("", _("Aucun accès")), *Role.choices], required=False
+    )
