@@ -1,0 +1,167 @@
+"""Walk every URL of the web UI as every role and check the answer."""
+
+import datetime as dt
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from conciergerie.community import services as community
+from conciergerie.community.models import ImportBatch
+from conciergerie.core import services as core
+from conciergerie.core.permissions import Level
+from tests.conftest import login
+from tests.factories import make_membership, make_person, make_place, make_user
+
+ROLES = ["anonymous", "outsider", "other_concierge", "member", "concierge", "admin"]
+ROLE_LEVEL = {
+    "anonymous": Level.ANONYMOUS,
+    "outsider": Level.AUTHENTICATED,
+    "other_concierge": Level.AUTHENTICATED,
+    "member": Level.MEMBER,
+    "concierge": Level.CONCIERGE,
+    "admin": Level.ADMIN,
+}
+A, M, C, AD = Level.ANONYMOUS, Level.MEMBER, Level.CONCIERGE, Level.ADMIN
+LOGGED = Level.AUTHENTICATED
+
+# url name → (method, least level, status when allowed)
+EXPECTED = {
+    "core:home": ("get", A, 200),
+    "core:healthz": ("get", A, 200),
+    "core:login": ("get", A, 200),
+    "core:logout": ("post", A, 302),
+    "core:password_reset": ("get", A, 200),
+    "core:password_reset_done": ("get", A, 200),
+    "core:password_reset_confirm": ("get", A, 200),
+    "core:password_reset_complete": ("get", A, 200),
+    "core:invitation_accept": ("get", A, 200),
+    "core:account": ("get", LOGGED, 200),
+    "core:place": ("get", A, 200),
+    "core:backoffice": ("get", C, 200),
+    "core:place_edit": ("get", AD, 200),
+    "core:team": ("get", C, 200),
+    "core:role_change": ("post", AD, 302),
+    "core:audit": ("get", C, 200),
+    "core:outbox": ("get", C, 200),
+    "community:directory": ("get", M, 200),
+    "community:my_profile": ("get", M, 302),
+    "community:person_create": ("get", C, 200),
+    "community:person": ("get", A, 200),
+    "community:person_edit": ("get", C, 200),
+    "community:person_delete": ("post", C, 302),
+    "community:membership_create": ("get", C, 200),
+    "community:organisations": ("get", M, 200),
+    "community:organisation_create": ("get", C, 200),
+    "community:organisation": ("get", M, 200),
+    "community:organisation_edit": ("get", C, 200),
+    "community:memberships": ("get", C, 200),
+    "community:membership_edit": ("get", C, 200),
+    "community:membership_renew": ("post", C, 302),
+    "community:introductions": ("get", C, 200),
+    "community:introduction_new": ("get", C, 200),
+    "community:introduction": ("get", C, 200),
+    "community:vocabulary": ("get", C, 200),
+    "community:import": ("get", C, 200),
+    "community:import_preview": ("get", C, 200),
+    "community:import_template": ("get", C, 200),
+    "community:export": ("get", C, 200),
+}
+
+
+def _named_routes(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            if ns in {"core", "community"}:
+                yield from _named_routes(entry, ns)
+        elif isinstance(entry, URLPattern) and namespace and entry.name:
+            yield f"{namespace}:{entry.name}"
+
+
+def test_every_url_has_an_expectation():
+    assert set(_named_routes()) == set(EXPECTED)
+
+
+@pytest.fixture
+def world(db):
+    place = make_place(slug="fabrique", name="La Fabrique")
+    other = make_place(slug="autre", name="Autre")
+    users = {
+        "outsider": make_user(email="dehors@example.org"),
+        "other_concierge": make_user(place=other, role="concierge"),
+        "member": make_user(place=place, role="member", email="membre@example.org"),
+        "concierge": make_user(place=place, role="concierge"),
+        "admin": make_user(place=place, role="admin"),
+    }
+    public = make_person(
+        place=place, first_name="Publique", name_visibility="public", skills=["Soudure"]
+    )
+    member_person = community.person_link_account(place=place, user=users["member"])
+    org = community.organisation_create(place=place, by=None, name="Asso")
+    membership = make_membership(person=public, start=dt.date.today() - dt.timedelta(days=350))
+    intro = community.introduction_create(
+        place=place, by=users["concierge"], need="souder", helper=public, requester=member_person
+    )
+    batch = ImportBatch.objects.create(place=place, filename="x.csv", content="prenom;email\n")
+    invitation = core.invitation_create(
+        place=place, email="invite@example.org", role="member", by=users["admin"]
+    )
+    kwargs = {
+        "core:password_reset_confirm": {"uidb64": "MQ", "token": "abc-def"},
+        "core:invitation_accept": {"token": invitation.raw_token},
+        "core:role_change": {"place_slug": place.slug, "user_uuid": users["member"].uuid},
+        "community:person": {"uuid": public.uuid},
+        "community:person_edit": {"uuid": public.uuid},
+        "community:person_delete": {"uuid": public.uuid},
+        "community:membership_create": {"person_uuid": public.uuid},
+        "community:organisation": {"uuid": org.uuid},
+        "community:organisation_edit": {"uuid": org.uuid},
+        "community:membership_edit": {"uuid": membership.uuid},
+        "community:membership_renew": {"uuid": membership.uuid},
+        "community:introduction": {"uuid": intro.uuid},
+        "community:import_preview": {"uuid": batch.uuid},
+    }
+    return place, users, kwargs
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_url_answers_per_role(client, world, name, role):
+    from django.urls import reverse
+
+    place, users, kwargs = world
+    method, least, ok = EXPECTED[name]
+    args = dict(kwargs.get(name, {}))
+    if name.startswith("community:") or name in {
+        "core:place",
+        "core:backoffice",
+        "core:place_edit",
+        "core:team",
+        "core:audit",
+        "core:outbox",
+    }:
+        args.setdefault("place_slug", place.slug)
+    url = reverse(name, kwargs=args)
+    if role != "anonymous":
+        login(client, users[role])
+    response = getattr(client, method)(url)
+    level = ROLE_LEVEL[role]
+    if name == "core:login" and role != "anonymous":
+        assert response.status_code == 302  # already logged in: sent on
+    elif level >= least:
+        assert response.status_code == ok, (url, role, response.status_code)
+    elif role == "anonymous":
+        assert response.status_code == 302 and "/compte/connexion/" in response["Location"]
+    else:
+        assert response.status_code == 403, (url, role, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "outsider", "member"])
+def test_hidden_person_is_404_not_403(client, world, role):
+    """A profile whose name is not visible to the viewer does not exist for them."""
+    place, users, _ = world
+    hidden = make_person(place=place, first_name="Cachée")
+    if role != "anonymous":
+        login(client, users[role])
+    assert client.get(hidden.get_absolute_url()).status_code == 404
