@@ -104,3 +104,36 @@ def test_siret_check_digits():
         if value:
             assert siret.is_valid(value), value
     assert data.luhn_complete("73282932") == "732829320"  # a known SIREN
+
+
+def test_demo_spaces_resources_and_bookings(demo):
+    from conciergerie.core.capacity import Hold, over_capacity_instants
+    from conciergerie.spaces import rules
+    from conciergerie.spaces.models import Booking, Closure, Qualification, Resource
+
+    main, second = demo
+    resources = Resource.objects.filter(place=main)
+    assert resources.count() >= 7
+    assert set(resources.values_list("kind", flat=True)) == set(Resource.Kind.values)
+    assert not resources.exclude(opening_hours={}).exists()  # the place's hours apply
+    bookings = Booking.objects.filter(place=main)
+    assert bookings.count() >= 30
+    today = timezone.localdate()
+    days = {b.start_at.astimezone(rules.place_zone(b.resource)).date() for b in bookings}
+    assert min(days) < today < max(days)
+    assert bookings.filter(status=Booking.Status.PENDING).count() == 1
+    assert bookings.filter(organisation__isnull=False).exclude(handover_notes="").exists()
+    assert Closure.objects.filter(place=main, kind=Closure.Kind.OUT_OF_SERVICE).count() == 1
+    quals = Qualification.objects.filter(place=main)
+    assert quals.filter(valid_until__lt=today).exists()
+    assert quals.filter(valid_until__gte=today).exists()
+    for resource in resources:
+        holding = bookings.filter(resource=resource, status__in=Booking.HOLDING)
+        for b in holding:
+            assert rules.within_opening(resource, b.start_at, b.end_at), b
+        holds = [Hold(b.start_at, b.end_at, b.seats) for b in holding]
+        assert over_capacity_instants(holds, resource.capacity) == [], resource.name
+    # The second place has a little, and it stays its own.
+    assert Resource.objects.filter(place=second).exists()
+    assert not Booking.objects.filter(place=second, resource__place=main).exists()
+    assert not Booking.objects.filter(place=main, person__place=second).exists()

@@ -15,6 +15,8 @@ DATA_DIR = config.data_dir()
 
 SECRET_KEY = config.secret_key()
 DEBUG = config.env_bool("DEBUG")
+# bench/bookings measures against a plain-INSERT endpoint; never on in production.
+BENCH_ENDPOINTS = config.env_bool("BENCH")
 
 BASE_URL = config.env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "conciergerie.core",
     "conciergerie.community",
+    "conciergerie.spaces",
     "conciergerie.demo",
 ]
 

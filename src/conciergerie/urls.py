@@ -8,9 +8,14 @@ from conciergerie.api.urls import api
 urlpatterns = [
     path("", include("conciergerie.core.urls")),
     path("", include("conciergerie.community.urls")),
+    path("", include("conciergerie.spaces.urls")),
+    path("", include("conciergerie.spaces.feed_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
     # Uploaded media (logos…) served by the app itself: one process is enough for a small place.
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
 ]
+
+if settings.BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/", include("conciergerie.spaces.bench_urls")))

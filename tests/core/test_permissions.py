@@ -9,6 +9,8 @@ from conciergerie.community import services as community
 from conciergerie.community.models import ImportBatch
 from conciergerie.core import services as core
 from conciergerie.core.permissions import Level
+from conciergerie.spaces import services as spaces
+from conciergerie.spaces.feeds import calendar_feed_for
 from tests.conftest import login
 from tests.factories import make_membership, make_person, make_place, make_user
 
@@ -65,6 +67,16 @@ EXPECTED = {
     "community:import_preview": ("get", C, 200),
     "community:import_template": ("get", C, 200),
     "community:export": ("get", C, 200),
+    "spaces:resources": ("get", A, 200),
+    "spaces:resource": ("get", A, 200),
+    "spaces:book": ("post", M, 400),  # allowed, but an empty form is refused
+    "spaces:out_of_service": ("post", C, 400),
+    "spaces:my_bookings": ("get", M, 200),
+    "spaces:booking": ("get", M, 200),
+    "spaces:booking_action": ("post", M, 400),
+    "spaces_feeds:resource_ics": ("get", A, 200),
+    "spaces_feeds:person_feed_reset": ("post", M, 200),
+    "spaces_feeds:person_ics": ("get", A, 200),  # whoever holds the token
 }
 
 
@@ -73,7 +85,7 @@ def _named_routes(resolver=None, namespace=""):
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             ns = entry.namespace or ""
-            if ns in {"core", "community"}:
+            if ns in {"core", "community", "spaces", "spaces_feeds"}:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
             yield f"{namespace}:{entry.name}"
@@ -107,7 +119,25 @@ def world(db):
     invitation = core.invitation_create(
         place=place, email="invite@example.org", role="member", by=users["admin"]
     )
+    room = spaces.resource_create(place=place, by=None, name="Salle", horizon_days=3650)
+    booking = spaces.booking_create(
+        resource=room,
+        by=None,
+        level=Level.CONCIERGE,
+        person=member_person,
+        start=dt.datetime(2030, 3, 12, 10, tzinfo=dt.UTC),
+        end=dt.datetime(2030, 3, 12, 11, tzinfo=dt.UTC),
+        notify=False,
+    )
+    feed = calendar_feed_for(member_person)
     kwargs = {
+        "spaces:resource": {"uuid": room.uuid},
+        "spaces:book": {"uuid": room.uuid},
+        "spaces:out_of_service": {"uuid": room.uuid},
+        "spaces:booking": {"uuid": booking.uuid},
+        "spaces:booking_action": {"uuid": booking.uuid},
+        "spaces_feeds:resource_ics": {"uuid": room.uuid},
+        "spaces_feeds:person_ics": {"token": feed.token},
         "core:password_reset_confirm": {"uidb64": "MQ", "token": "abc-def"},
         "core:invitation_accept": {"token": invitation.raw_token},
         "core:role_change": {"place_slug": place.slug, "user_uuid": users["member"].uuid},
@@ -133,14 +163,19 @@ def test_url_answers_per_role(client, world, name, role):
     place, users, kwargs = world
     method, least, ok = EXPECTED[name]
     args = dict(kwargs.get(name, {}))
-    if name.startswith("community:") or name in {
-        "core:place",
-        "core:backoffice",
-        "core:place_edit",
-        "core:team",
-        "core:audit",
-        "core:outbox",
-    }:
+    if (
+        name.startswith(("community:", "spaces"))
+        and name != "spaces_feeds:person_ics"
+        or name
+        in {
+            "core:place",
+            "core:backoffice",
+            "core:place_edit",
+            "core:team",
+            "core:audit",
+            "core:outbox",
+        }
+    ):
         args.setdefault("place_slug", place.slug)
     url = reverse(name, kwargs=args)
     if role != "anonymous":

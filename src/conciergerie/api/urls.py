@@ -13,6 +13,7 @@ from conciergerie.api.auth import api_caller
 from conciergerie.community.api import router as community_router
 from conciergerie.core.api import router as core_router
 from conciergerie.core.errors import DomainError
+from conciergerie.spaces.api import router as spaces_router
 
 
 class _DocumentedBearer(HttpBearer):
@@ -97,3 +98,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", core_router)
 api.add_router("/", community_router)
+api.add_router("/", spaces_router)

@@ -37,11 +37,24 @@ def _keep(message: EmailMessage) -> None:
         to=", ".join(message.to),
         subject=str(message.subject),
         body=str(message.body),
+        attachments=[
+            {"filename": a[0], "mimetype": a[2], "content": str(a[1])}
+            for a in message.attachments
+            if isinstance(a, tuple | list) and len(a) == 3
+        ],
     )
 
 
 @task()
-def deliver_email(*, place_slug: str, to: list[str], subject: str, body: str) -> None:
+def deliver_email(
+    *,
+    place_slug: str,
+    to: list[str],
+    subject: str,
+    body: str,
+    attachments: list[list[str]] | None = None,
+) -> None:
+    """attachments: [filename, text content, mimetype], e.g. an .ics invitation."""
     message = EmailMessage(
         subject=subject,
         body=body,
@@ -49,15 +62,26 @@ def deliver_email(*, place_slug: str, to: list[str], subject: str, body: str) ->
         to=to,
         headers={PLACE_HEADER: place_slug} if place_slug else None,
     )
+    for filename, content, mimetype in attachments or []:
+        message.attach(filename, content, mimetype)
     backend = settings.EMAIL_BACKEND
     message.send()
     if backend != "conciergerie.core.mail.OutboxEmailBackend":
         _keep(message)
 
 
-def email_send_on_commit(*, place: Place | None, to: list[str], subject: str, body: str) -> None:
+def email_send_on_commit(
+    *,
+    place: Place | None,
+    to: list[str],
+    subject: str,
+    body: str,
+    attachments: list[list[str]] | None = None,
+) -> None:
     """Queue an e-mail once the current transaction has committed."""
     slug = place.slug if place else ""
     transaction.on_commit(
-        lambda: deliver_email.enqueue(place_slug=slug, to=to, subject=subject, body=body)
+        lambda: deliver_email.enqueue(
+            place_slug=slug, to=to, subject=subject, body=body, attachments=attachments or []
+        )
     )

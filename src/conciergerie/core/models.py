@@ -231,6 +231,8 @@ class OutboxMessage(models.Model):
     to = models.TextField()
     subject = models.CharField(max_length=255)
     body = models.TextField()
+    # [{"filename", "mimetype", "content"}]: text attachments such as .ics invitations
+    attachments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=tz.now, db_index=True)
 
     class Meta:

@@ -27,11 +27,13 @@ RULES: dict[str, Level] = {
     # Public side
     "place.view": Level.ANONYMOUS,
     "profile.view_public": Level.ANONYMOUS,
+    "resource.view": Level.ANONYMOUS,  # active resources and their free/busy
     # Members
     "directory.view": Level.MEMBER,
     "person.view": Level.MEMBER,
     "organisation.view": Level.MEMBER,
     "profile.edit_own": Level.MEMBER,
+    "booking.create": Level.MEMBER,  # for oneself; the resource's own rules apply on top
     # Concierges (back office)
     "backoffice.view": Level.CONCIERGE,
     "person.manage": Level.CONCIERGE,
@@ -45,6 +47,8 @@ RULES: dict[str, Level] = {
     "invitation.manage": Level.CONCIERGE,
     "audit.view": Level.CONCIERGE,
     "outbox.view": Level.CONCIERGE,
+    "resource.manage": Level.CONCIERGE,
+    "booking.manage": Level.CONCIERGE,  # on someone's behalf, approve, check in, lend
     # Admins
     "place.edit": Level.ADMIN,
     "role.manage": Level.ADMIN,

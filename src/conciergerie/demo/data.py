@@ -1057,4 +1057,6 @@ def existing_demo_slug() -> str | None:
 def load_demo(*, progress: bool = True) -> dict[str, Any]:
     """Create both demo places in one transaction: all of it, or nothing."""
     with transaction.atomic():
-        return _Loader(progress=progress).run()
+        from conciergerie.demo import spaces_data  # noqa: PLC0415 (it imports this module)
+
+        return spaces_data.load(_Loader(progress=progress).run())

@@ -1,0 +1,124 @@
+"""Forms for resource pages: they parse input; every rule stays in services and selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from conciergerie.community.models import Person
+from conciergerie.spaces.models import Resource
+
+
+def aware(day: dt.date, at: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """A wall-clock time in the place's zone as an aware datetime."""
+    return dt.datetime.combine(day, at).replace(tzinfo=zone)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class SearchForm(forms.Form):
+    day = forms.DateField(label=_("Jour"), widget=DateInput())
+    start = forms.TimeField(label=_("À partir de"), initial=dt.time(8), widget=TimeInput())
+    end = forms.TimeField(label=_("Jusqu'à"), initial=dt.time(20), widget=TimeInput())
+    minutes = forms.IntegerField(
+        label=_("Durée (minutes)"), min_value=1, max_value=24 * 60, initial=60
+    )
+    seats = forms.IntegerField(label=_("Nombre de places"), min_value=1, initial=1)
+    kind = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("Tous"))] + list(Resource.Kind.choices)
+    )
+    features = forms.CharField(
+        label=_("Équipements"),
+        required=False,
+        help_text=_("Séparés par des virgules, ex. vidéoprojecteur, écran"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("La fin doit être après le début."))
+        return data
+
+    def criteria(self, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "start": aware(d["day"], d["start"], zone),
+            "end": aware(d["day"], d["end"], zone),
+            "minutes": d["minutes"],
+            "seats": d["seats"],
+            "kind": d["kind"],
+            "features": [f for f in d["features"].replace(";", ",").split(",") if f.strip()],
+        }
+
+
+class BookingForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    start = forms.TimeField(label=_("Début"), widget=TimeInput())
+    end = forms.TimeField(label=_("Fin"), widget=TimeInput())
+    seats = forms.IntegerField(label=_("Places"), min_value=1, initial=1)
+    person = forms.ModelChoiceField(
+        label=_("Pour qui"),
+        queryset=Person.objects.none(),
+        required=False,
+        to_field_name="uuid",
+        empty_label=_("— moi-même —"),
+    )
+
+    def __init__(self, *args: Any, place: Any = None, staff: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if staff and place is not None:
+            self.fields["person"].queryset = Person.objects.filter(place=place).order_by(
+                "last_name", "first_name"
+            )
+        else:
+            del self.fields["person"]
+
+    def interval(self, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        d = self.cleaned_data
+        # "00:00" as an end means midnight at the end of the day.
+        end_day = d["date"] + dt.timedelta(days=1) if d["end"] == dt.time(0) else d["date"]
+        return aware(d["date"], d["start"], zone), aware(end_day, d["end"], zone)
+
+
+class ClosureForm(forms.Form):
+    start = forms.DateTimeField(
+        label=_("Début"), widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M"]
+    )
+    end = forms.DateTimeField(
+        label=_("Fin"), widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M"]
+    )
+    reason = forms.CharField(label=_("Motif"), max_length=200)
+
+    def interval(self, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        d = self.cleaned_data
+        # With USE_TZ the field is aware in the active zone (the place's); make it explicit.
+        start, end = d["start"], d["end"]
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=zone)
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=zone)
+        return start, end

@@ -1,0 +1,891 @@
+"""Writes for resources and bookings. Every booking write goes through the capacity guard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conciergerie.community.models import Membership, Organisation, Person
+from conciergerie.core import capacity
+from conciergerie.core.audit import audit_record, diff, snapshot
+from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from conciergerie.core.mail import email_send_on_commit
+from conciergerie.core.models import Place, User
+from conciergerie.core.permissions import Level
+from conciergerie.spaces import ical, rules
+from conciergerie.spaces.models import (
+    Booking,
+    BookingSeries,
+    Closure,
+    Price,
+    Qualification,
+    Resource,
+    WaitlistEntry,
+)
+
+GUARD_NAMESPACE = "spaces.resource"
+RESOURCE_FIELDS = [
+    "name",
+    "kind",
+    "capacity",
+    "features",
+    "description",
+    "location",
+    "opening_hours",
+    "audience",
+    "requires_membership",
+    "requires_qualification",
+    "min_minutes",
+    "max_minutes",
+    "slot_minutes",
+    "horizon_days",
+    "lead_minutes",
+    "cancel_minutes",
+    "buffer_minutes",
+    "requires_approval",
+    "active",
+]
+MAX_SERIES = 104  # two years of weekly occurrences
+
+
+# --- Resources ----------------------------------------------------------------------------------
+
+
+def _clean(obj: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.full_clean(exclude=["place", "uuid"])
+    except ValidationError as exc:
+        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+
+
+def _features(values: Any) -> list[str]:
+    if isinstance(values, str):
+        values = values.split(",")
+    return sorted({" ".join(str(v).split()).lower() for v in values or [] if str(v).strip()})
+
+
+@transaction.atomic
+def resource_create(
+    *,
+    place: Place,
+    by: User | None,
+    prices: dict[str, tuple[str, Any]] | None = None,
+    **fields: Any,
+) -> Resource:
+    unknown = set(fields) - set(RESOURCE_FIELDS)
+    if unknown:
+        raise InvalidInput({f: [_("Champ inconnu.")] for f in sorted(unknown)})
+    fields["features"] = _features(fields.get("features"))
+    resource = Resource(place=place, **fields)
+    _clean(resource)
+    resource.save()
+    for category, (unit, amount) in (prices or {}).items():
+        Price.objects.create(resource=resource, category=category, unit=unit, amount=amount)
+    audit_record(
+        place=place,
+        actor=by,
+        action="resource.create",
+        target=resource,
+        changes={k: [None, v] for k, v in snapshot(resource, RESOURCE_FIELDS).items()},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_update(*, resource: Resource, by: User | None, **fields: Any) -> Resource:
+    resource = Resource.objects.select_for_update().select_related("place").get(pk=resource.pk)
+    unknown = set(fields) - set(RESOURCE_FIELDS)
+    if unknown:
+        raise InvalidInput({f: [_("Champ inconnu.")] for f in sorted(unknown)})
+    before = snapshot(resource, RESOURCE_FIELDS)
+    if "features" in fields:
+        fields["features"] = _features(fields["features"])
+    for k, v in fields.items():
+        setattr(resource, k, v)
+    _clean(resource)
+    if "capacity" in fields and fields["capacity"] < before["capacity"]:
+        # Lowering a capacity must not leave the future overbooked.
+        with capacity.guarded(GUARD_NAMESPACE, [resource.pk]):
+            now = timezone.now()
+            holds = _holds(resource, now, now + dt.timedelta(days=3650))
+            over = capacity.over_capacity_instants(holds, fields["capacity"])
+            if over:
+                raise Conflict(
+                    _("Des réservations à venir dépassent cette capacité (dès le %(at)s).")
+                    % {"at": _fmt(resource, over[0])},
+                    field="capacity",
+                )
+    resource.save()
+    Booking.objects.filter(resource=resource, start_at__gte=timezone.now()).update(
+        exclusive=resource.capacity == 1
+    )
+    audit_record(
+        place=resource.place,
+        actor=by,
+        action="resource.update",
+        target=resource,
+        changes=diff(before, snapshot(resource, RESOURCE_FIELDS)),
+    )
+    return resource
+
+
+@transaction.atomic
+def qualification_grant(
+    *,
+    person: Person,
+    resource: Resource,
+    by: User | None,
+    granted_on: dt.date,
+    valid_until: dt.date | None = None,
+    trainer: str = "",
+    note: str = "",
+) -> Qualification:
+    if person.place_id != resource.place_id:
+        raise NotFound(_("Personne inconnue dans ce lieu."))
+    if valid_until is not None and valid_until < granted_on:
+        raise InvalidInput({"valid_until": [_("La fin de validité est avant la formation.")]})
+    q = Qualification.objects.create(
+        place=resource.place,
+        person=person,
+        resource=resource,
+        granted_on=granted_on,
+        valid_until=valid_until,
+        trainer=trainer,
+        note=note,
+    )
+    audit_record(
+        place=resource.place,
+        actor=by,
+        action="qualification.grant",
+        target=resource,
+        changes={"person": [None, str(person)], "valid_until": [None, valid_until]},
+    )
+    return q
+
+
+# --- Who may book --------------------------------------------------------------------------------
+
+
+def check_access(
+    *, resource: Resource, person: Person | None, level: Level, start: dt.datetime
+) -> None:
+    """PermissionDenied with the reason, in words the member understands."""
+    if level >= Level.CONCIERGE:
+        return
+    if level < Level.MEMBER or person is None:
+        raise PermissionDenied(_("Connectez-vous avec un compte membre du lieu pour réserver."))
+    if not resource.active:
+        raise PermissionDenied(_("Cette ressource n'est pas réservable en ce moment."))
+    if resource.audience == Resource.Audience.CONCIERGES:
+        raise PermissionDenied(_("Seule l'équipe du lieu réserve cette ressource : contactez-la."))
+    day = start.astimezone(rules.place_zone(resource)).date()
+    if resource.requires_membership and not _member_on(person, day):
+        raise PermissionDenied(
+            _("Il faut une adhésion à jour le %(day)s pour réserver cette ressource.")
+            % {"day": f"{day:%d/%m/%Y}"}
+        )
+    allowed = list(resource.organisations.values_list("pk", flat=True))
+    if allowed and not person.organisations.filter(pk__in=allowed).exists():
+        raise PermissionDenied(
+            _("Cette ressource est réservée aux membres de certaines organisations.")
+        )
+    if resource.requires_qualification:
+        quals = list(Qualification.objects.filter(person=person, resource=resource))
+        if not quals:
+            raise PermissionDenied(
+                _(
+                    "Cette machine demande une formation : inscrivez-vous à une session d'initiation."
+                )
+            )
+        if not any(
+            q.granted_on <= day and (q.valid_until is None or day <= q.valid_until) for q in quals
+        ):
+            last = max((q.valid_until for q in quals if q.valid_until), default=None)
+            raise PermissionDenied(
+                _(
+                    "Votre habilitation sur cette machine a expiré le %(date)s : refaites une formation pour réserver."
+                )
+                % {"date": f"{last:%d/%m/%Y}" if last else "?"}
+            )
+
+
+def _member_on(person: Person, day: dt.date) -> bool:
+    return Membership.objects.filter(
+        person=person, status=Membership.Status.PAID, start__lte=day, end__gte=day
+    ).exists()
+
+
+def _price_for(
+    resource: Resource, person: Person | None, organisation: Organisation | None, day: dt.date
+) -> Price | None:
+    prices = {p.category: p for p in resource.prices.all()}
+    if organisation is not None and Price.Category.PARTNER in prices:
+        return prices[Price.Category.PARTNER]
+    if person is not None and _member_on(person, day):
+        return prices.get(Price.Category.MEMBER) or prices.get(Price.Category.NON_MEMBER)
+    return prices.get(Price.Category.NON_MEMBER) or prices.get(Price.Category.MEMBER)
+
+
+# --- Capacity ------------------------------------------------------------------------------------
+
+
+def _fmt(resource: Resource, at: dt.datetime) -> str:
+    return f"{at.astimezone(rules.place_zone(resource)):%d/%m/%Y %H:%M}"
+
+
+def _holds(
+    resource: Resource, start: dt.datetime, end: dt.datetime, exclude: int | None = None
+) -> list[capacity.Hold]:
+    """What holds the resource around [start, end), each booking widened by the buffer."""
+    pad = dt.timedelta(minutes=resource.buffer_minutes)
+    qs = Booking.objects.filter(
+        resource=resource,
+        status__in=Booking.HOLDING,
+        start_at__lt=end + pad,
+        end_at__gt=start - pad,
+    )
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return [
+        capacity.Hold(s - pad, e + pad, n)
+        for s, e, n in qs.values_list("start_at", "end_at", "seats")
+    ]
+
+
+def _closure_hit(resource: Resource, start: dt.datetime, end: dt.datetime) -> Closure | None:
+    return (
+        Closure.objects.filter(place_id=resource.place_id, start_at__lt=end, end_at__gt=start)
+        .filter(Q(resource__isnull=True) | Q(resource=resource))
+        .order_by("start_at")
+        .first()
+    )
+
+
+def _check_capacity(
+    resource: Resource, start: dt.datetime, end: dt.datetime, seats: int, exclude: int | None = None
+) -> None:
+    if seats > resource.capacity:
+        raise InvalidInput({"seats": [_("%(n)s places au plus.") % {"n": resource.capacity}]})
+    closure = _closure_hit(resource, start, end)
+    if closure is not None:
+        raise Conflict(
+            _("%(resource)s est indisponible du %(start)s au %(end)s : %(reason)s.")
+            % {
+                "resource": resource.name,
+                "start": _fmt(resource, closure.start_at),
+                "end": _fmt(resource, closure.end_at),
+                "reason": closure.reason,
+            }
+        )
+    holds = _holds(resource, start, end, exclude)
+    used, witness = capacity.peak(holds, start, end)
+    if used + seats > resource.capacity:
+        pad = dt.timedelta(minutes=resource.buffer_minutes)
+        w_start, w_end = (witness.start + pad, witness.end - pad) if witness else (start, end)
+        raise Conflict(
+            _("Créneau déjà pris : %(resource)s est réservée du %(start)s au %(end)s.")
+            % {
+                "resource": resource.name,
+                "start": _fmt(resource, w_start),
+                "end": _fmt(resource, w_end),
+            }
+            if resource.capacity == 1
+            else _(
+                "Plus assez de places sur %(resource)s entre %(start)s et %(end)s (%(free)s libre(s) sur %(cap)s)."
+            )
+            % {
+                "resource": resource.name,
+                "start": _fmt(resource, max(start, w_start)),
+                "end": _fmt(resource, min(end, w_end)),
+                "free": max(resource.capacity - used, 0),
+                "cap": resource.capacity,
+            }
+        )
+
+
+# --- Bookings ------------------------------------------------------------------------------------
+
+
+def _notify(booking: Booking, subject: str, body: str, *, with_ics: bool = True) -> None:
+    person = booking.person
+    if person is None or not person.email:
+        return
+    attachments = (
+        [["reservation.ics", ical.booking_invitation(booking), "text/calendar"]] if with_ics else []
+    )
+    email_send_on_commit(
+        place=booking.place, to=[person.email], subject=subject, body=body, attachments=attachments
+    )
+
+
+def _summary(booking: Booking) -> str:
+    zone = rules.place_zone(booking.resource)
+    s, e = booking.start_at.astimezone(zone), booking.end_at.astimezone(zone)
+    return _("%(resource)s, le %(day)s de %(start)s à %(end)s") % {
+        "resource": booking.resource.name,
+        "day": f"{s:%d/%m/%Y}",
+        "start": f"{s:%H:%M}",
+        "end": f"{e:%H:%M}",
+    }
+
+
+def _confirm_fields(booking: Booking) -> None:
+    """Fix the charge now, at confirmation, never before."""
+    day = booking.start_at.astimezone(rules.place_zone(booking.resource)).date()
+    price = _price_for(booking.resource, booking.person, booking.organisation, day)
+    booking.status = Booking.Status.CONFIRMED
+    booking.confirmed_at = timezone.now()
+    booking.price_category = price.category if price else ""
+    booking.price_unit = price.unit if price else Price.Unit.FREE
+    booking.amount_due = rules.charge(price, booking.start_at, booking.end_at)
+
+
+def booking_create(
+    *,
+    resource: Resource,
+    by: User | None,
+    level: Level,
+    start: dt.datetime,
+    end: dt.datetime,
+    person: Person | None = None,
+    seats: int = 1,
+    title: str = "",
+    note: str = "",
+    organisation: Organisation | None = None,
+    series: BookingSeries | None = None,
+    notify: bool = True,
+) -> Booking:
+    """Book, or raise: InvalidInput (400), PermissionDenied (403), Conflict (409)."""
+    start, end = rules.require_aware(start, "start"), rules.require_aware(end, "end")
+    staff = level >= Level.CONCIERGE
+    if seats < 1:
+        raise InvalidInput({"seats": [_("Au moins une place.")]})
+    if person is not None and person.place_id != resource.place_id:
+        raise NotFound(_("Personne inconnue dans ce lieu."))
+    rules.check_times(resource, start, end, now=timezone.now(), staff=staff)
+    check_access(resource=resource, person=person, level=level, start=start)
+    try:
+        with capacity.guarded(GUARD_NAMESPACE, [resource.pk]):
+            _check_capacity(resource, start, end, seats)
+            capacity.race_window()
+            with transaction.atomic():
+                booking = Booking(
+                    place=resource.place,
+                    resource=resource,
+                    person=person,
+                    organisation=organisation,
+                    created_by=by if by is not None and by.pk else None,
+                    series=series,
+                    start_at=start,
+                    end_at=end,
+                    seats=seats,
+                    title=title[:200],
+                    note=note,
+                    exclusive=resource.capacity == 1,
+                    status=Booking.Status.PENDING,
+                )
+                if not resource.requires_approval or staff:
+                    _confirm_fields(booking)
+                booking.save()
+                audit_record(
+                    place=resource.place,
+                    actor=by,
+                    action="booking.create",
+                    target=booking,
+                    changes={
+                        "resource": [None, resource.name],
+                        "start": [None, start],
+                        "end": [None, end],
+                        "seats": [None, seats],
+                        "status": [None, booking.status],
+                    },
+                )
+                if notify:
+                    if booking.status == Booking.Status.CONFIRMED:
+                        _notify(
+                            booking,
+                            _("Réservation confirmée"),
+                            _("Votre réservation est confirmée : %(what)s.")
+                            % {"what": _summary(booking)},
+                        )
+                    else:
+                        _notify(
+                            booking,
+                            _("Demande de réservation reçue"),
+                            _("Votre demande (%(what)s) attend la validation de l'équipe.")
+                            % {"what": _summary(booking)},
+                            with_ics=False,
+                        )
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraint caught an overlap the checks could not see.
+        if "booking_no_overlap" in str(exc):
+            raise Conflict(
+                _("Créneau déjà pris : %(resource)s vient d'être réservée sur ce créneau.")
+                % {"resource": resource.name}
+            )
+        raise
+    return booking
+
+
+def _may_manage(booking: Booking, by: User | None, level: Level) -> bool:
+    if level >= Level.CONCIERGE:
+        return True
+    return bool(by and by.pk and booking.person is not None and booking.person.user_id == by.pk)
+
+
+def booking_cancel(*, booking: Booking, by: User | None, level: Level, reason: str = "") -> Booking:
+    with capacity.guarded(GUARD_NAMESPACE, [booking.resource_id]), transaction.atomic():
+        booking = Booking.objects.select_related("resource__place", "person").get(pk=booking.pk)
+        if not _may_manage(booking, by, level):
+            raise PermissionDenied(_("Vous ne pouvez annuler que vos propres réservations."))
+        if booking.status in (Booking.Status.CANCELLED, Booking.Status.REFUSED):
+            raise Conflict(_("Cette réservation est déjà annulée."))
+        now = timezone.now()
+        deadline = booking.start_at - dt.timedelta(minutes=booking.resource.cancel_minutes)
+        if level < Level.CONCIERGE and now > deadline:
+            raise Conflict(
+                _("Trop tard pour annuler en ligne (jusqu'au %(at)s) : contactez l'équipe.")
+                % {"at": _fmt(booking.resource, deadline)}
+            )
+        before = booking.status
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = now
+        booking.save(update_fields=["status", "cancelled_at"])
+        audit_record(
+            place=booking.place,
+            actor=by,
+            action="booking.cancel",
+            target=booking,
+            changes={"status": [before, booking.status], "reason": [None, reason]},
+        )
+        _offer_waitlist(booking)
+    return booking
+
+
+def booking_move(
+    *, booking: Booking, by: User | None, level: Level, start: dt.datetime, end: dt.datetime
+) -> Booking:
+    start, end = rules.require_aware(start, "start"), rules.require_aware(end, "end")
+    resource = booking.resource
+    if not _may_manage(booking, by, level):
+        raise PermissionDenied(_("Vous ne pouvez déplacer que vos propres réservations."))
+    rules.check_times(resource, start, end, now=timezone.now(), staff=level >= Level.CONCIERGE)
+    with capacity.guarded(GUARD_NAMESPACE, [resource.pk]), transaction.atomic():
+        booking = Booking.objects.select_related("resource__place", "person").get(pk=booking.pk)
+        if booking.status not in Booking.HOLDING:
+            raise Conflict(_("Une réservation annulée ne se déplace pas."))
+        _check_capacity(resource, start, end, booking.seats, exclude=booking.pk)
+        before = {"start": booking.start_at, "end": booking.end_at}
+        booking.start_at, booking.end_at = start, end
+        if booking.status == Booking.Status.CONFIRMED:
+            _confirm_fields(booking)
+        booking.save()
+        audit_record(
+            place=booking.place,
+            actor=by,
+            action="booking.move",
+            target=booking,
+            changes={"start": [before["start"], start], "end": [before["end"], end]},
+        )
+        _notify(
+            booking,
+            _("Réservation déplacée"),
+            _("Votre réservation est maintenant : %(what)s.") % {"what": _summary(booking)},
+        )
+        _offer_waitlist(booking, (before["start"], before["end"]))
+    return booking
+
+
+def booking_decide(*, booking: Booking, by: User | None, level: Level, approve: bool) -> Booking:
+    if level < Level.CONCIERGE:
+        raise PermissionDenied(_("Seule l'équipe valide les demandes."))
+    with capacity.guarded(GUARD_NAMESPACE, [booking.resource_id]), transaction.atomic():
+        booking = Booking.objects.select_related("resource__place", "person").get(pk=booking.pk)
+        if booking.status != Booking.Status.PENDING:
+            raise Conflict(_("Cette demande a déjà été traitée."))
+        if approve:
+            _confirm_fields(booking)
+        else:
+            booking.status = Booking.Status.REFUSED
+            booking.cancelled_at = timezone.now()
+        booking.save()
+        audit_record(
+            place=booking.place,
+            actor=by,
+            action="booking.approve" if approve else "booking.refuse",
+            target=booking,
+            changes={"status": [Booking.Status.PENDING, booking.status]},
+        )
+        if approve:
+            _notify(
+                booking,
+                _("Réservation confirmée"),
+                _("Votre demande est acceptée : %(what)s.") % {"what": _summary(booking)},
+            )
+        else:
+            _notify(
+                booking,
+                _("Demande de réservation refusée"),
+                _("Votre demande (%(what)s) n'a pas pu être acceptée.")
+                % {"what": _summary(booking)},
+                with_ics=False,
+            )
+            _offer_waitlist(booking)
+    return booking
+
+
+@transaction.atomic
+def booking_attendance(*, booking: Booking, by: User | None, present: bool) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status != Booking.Status.CONFIRMED:
+        raise Conflict(_("Seule une réservation confirmée se pointe."))
+    booking.checked_in_at = timezone.now() if present else None
+    booking.no_show = not present
+    booking.save(update_fields=["checked_in_at", "no_show"])
+    audit_record(
+        place=booking.place,
+        actor=by,
+        action="booking.check_in" if present else "booking.no_show",
+        target=booking,
+        changes={"no_show": [None, booking.no_show]},
+    )
+    return booking
+
+
+@transaction.atomic
+def loan_hand_over(*, booking: Booking, by: User | None, notes: str) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status != Booking.Status.CONFIRMED or booking.handed_over_at:
+        raise Conflict(_("Ce prêt ne peut pas être remis."))
+    booking.handed_over_at, booking.handover_notes = timezone.now(), notes
+    booking.save(update_fields=["handed_over_at", "handover_notes"])
+    audit_record(
+        place=booking.place,
+        actor=by,
+        action="loan.hand_over",
+        target=booking,
+        changes={"handover_notes": [None, notes]},
+    )
+    return booking
+
+
+@transaction.atomic
+def loan_return(*, booking: Booking, by: User | None, notes: str) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if not booking.handed_over_at or booking.returned_at:
+        raise Conflict(_("Ce prêt n'est pas en cours."))
+    booking.returned_at, booking.return_notes = timezone.now(), notes
+    booking.save(update_fields=["returned_at", "return_notes"])
+    audit_record(
+        place=booking.place,
+        actor=by,
+        action="loan.return",
+        target=booking,
+        changes={"return_notes": [None, notes]},
+    )
+    return booking
+
+
+# --- Waitlist ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def waitlist_join(
+    *,
+    resource: Resource,
+    person: Person,
+    by: User | None,
+    level: Level,
+    start: dt.datetime,
+    end: dt.datetime,
+    seats: int = 1,
+) -> WaitlistEntry:
+    start, end = rules.require_aware(start, "start"), rules.require_aware(end, "end")
+    rules.check_times(resource, start, end, now=timezone.now(), staff=level >= Level.CONCIERGE)
+    check_access(resource=resource, person=person, level=level, start=start)
+    entry = WaitlistEntry.objects.create(
+        place=resource.place,
+        resource=resource,
+        person=person,
+        start_at=start,
+        end_at=end,
+        seats=seats,
+    )
+    audit_record(
+        place=resource.place,
+        actor=by,
+        action="waitlist.join",
+        target=resource,
+        changes={"person": [None, str(person)], "start": [None, start]},
+    )
+    return entry
+
+
+def _offer_waitlist(freed: Booking, span: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+    """Inside the guard: book the oldest waiting requests that now fit, and tell them."""
+    span = span or (freed.start_at, freed.end_at)
+    resource = freed.resource
+    waiting = (
+        WaitlistEntry.objects.filter(
+            resource=resource,
+            status=WaitlistEntry.Status.WAITING,
+            start_at__lt=span[1],
+            end_at__gt=span[0],
+        )
+        .select_related("person")
+        .order_by("created_at", "id")
+    )
+    for entry in waiting:
+        try:
+            _check_capacity(resource, entry.start_at, entry.end_at, entry.seats)
+        except (Conflict, InvalidInput):
+            continue
+        booking = Booking(
+            place=resource.place,
+            resource=resource,
+            person=entry.person,
+            start_at=entry.start_at,
+            end_at=entry.end_at,
+            seats=entry.seats,
+            exclusive=resource.capacity == 1,
+            status=Booking.Status.PENDING,
+        )
+        if not resource.requires_approval:
+            _confirm_fields(booking)
+        booking.save()
+        entry.status, entry.booking, entry.offered_at = (
+            WaitlistEntry.Status.BOOKED,
+            booking,
+            timezone.now(),
+        )
+        entry.save(update_fields=["status", "booking", "offered_at"])
+        audit_record(
+            place=resource.place,
+            actor=None,
+            action="waitlist.booked",
+            target=booking,
+            changes={"person": [None, str(entry.person)]},
+        )
+        _notify(
+            booking,
+            _("Une place s'est libérée pour vous"),
+            _(
+                "Une place s'est libérée et vous est réservée : %(what)s. Si vous n'en avez plus besoin, annulez-la pour la laisser à quelqu'un d'autre."
+            )
+            % {"what": _summary(booking)},
+        )
+
+
+# --- Recurring bookings --------------------------------------------------------------------------
+
+
+def series_occurrences(
+    *, resource: Resource, rrule: str, first_start: dt.datetime, duration: dt.timedelta
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Occurrences of an RRULE in the place's local time (14:00 stays 14:00 across DST)."""
+    first_start = rules.require_aware(first_start, "start")
+    zone = rules.place_zone(resource)
+    local = first_start.astimezone(zone).replace(tzinfo=None)
+    try:
+        rule = rrulestr(rrule.removeprefix("RRULE:"), dtstart=local)
+        starts = []
+        for occurrence in rule:
+            starts.append(occurrence)
+            if len(starts) > MAX_SERIES:
+                break
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            {"rrule": [_("Règle de récurrence invalide : %(error)s") % {"error": exc}]}
+        )
+    if len(starts) > MAX_SERIES:
+        raise InvalidInput(
+            {
+                "rrule": [
+                    _("Au plus %(n)s occurrences : ajoutez COUNT ou UNTIL.") % {"n": MAX_SERIES}
+                ]
+            }
+        )
+    out = []
+    for s in starts:
+        aware = s.replace(tzinfo=zone).astimezone(rules.UTC)
+        out.append((aware, aware + duration))
+    return out
+
+
+def series_preview(
+    *,
+    resource: Resource,
+    person: Person | None,
+    level: Level,
+    rrule: str,
+    first_start: dt.datetime,
+    duration: dt.timedelta,
+) -> list[dict[str, Any]]:
+    """Each occurrence with 'ok' or the reason it cannot be booked; writes nothing."""
+    report = []
+    for start, end in series_occurrences(
+        resource=resource, rrule=rrule, first_start=first_start, duration=duration
+    ):
+        problem = ""
+        try:
+            rules.check_times(
+                resource, start, end, now=timezone.now(), staff=level >= Level.CONCIERGE
+            )
+            check_access(resource=resource, person=person, level=level, start=start)
+            _check_capacity(resource, start, end, 1)
+        except (InvalidInput, Conflict, PermissionDenied) as exc:
+            problem = exc.message
+        report.append({"start": start, "end": end, "ok": not problem, "problem": problem})
+    return report
+
+
+def series_create(
+    *,
+    resource: Resource,
+    person: Person | None,
+    by: User | None,
+    level: Level,
+    rrule: str,
+    first_start: dt.datetime,
+    duration: dt.timedelta,
+    title: str = "",
+) -> tuple[BookingSeries, list[Booking], list[dict[str, Any]]]:
+    """Book every free occurrence, skip the others; returns what was booked and skipped."""
+    occurrences = series_occurrences(
+        resource=resource, rrule=rrule, first_start=first_start, duration=duration
+    )
+    with capacity.guarded(GUARD_NAMESPACE, [resource.pk]), transaction.atomic():
+        series = BookingSeries.objects.create(
+            place=resource.place,
+            resource=resource,
+            rrule=rrule,
+            created_by=by if by and by.pk else None,
+        )
+        booked, skipped = [], []
+        for start, end in occurrences:
+            try:
+                with transaction.atomic():
+                    booked.append(
+                        booking_create(
+                            resource=resource,
+                            by=by,
+                            level=level,
+                            start=start,
+                            end=end,
+                            person=person,
+                            title=title,
+                            series=series,
+                            notify=False,
+                        )
+                    )
+            except (InvalidInput, Conflict, PermissionDenied) as exc:
+                skipped.append({"start": start, "end": end, "problem": exc.message})
+        if not booked:
+            raise Conflict(_("Aucune occurrence n'est libre : rien n'a été réservé."))
+        audit_record(
+            place=resource.place,
+            actor=by,
+            action="series.create",
+            target=series,
+            changes={
+                "rrule": [None, rrule],
+                "booked": [None, len(booked)],
+                "skipped": [None, len(skipped)],
+            },
+        )
+    return series, booked, skipped
+
+
+# --- Closures and out-of-service -----------------------------------------------------------------
+
+
+def closure_create(
+    *,
+    place: Place,
+    by: User | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    reason: str,
+    resource: Resource | None = None,
+) -> tuple[Closure, list[Booking]]:
+    """Block the period; cancel the bookings it hits and tell their people, with alternatives."""
+    from conciergerie.spaces import selectors
+
+    start, end = rules.require_aware(start, "start"), rules.require_aware(end, "end")
+    if end <= start:
+        raise InvalidInput({"end": [_("La fin doit être après le début.")]})
+    if not reason.strip():
+        raise InvalidInput(
+            {"reason": [_("Indiquez le motif : il est montré aux personnes concernées.")]}
+        )
+    keys = [resource.pk] if resource else list(place.resources.values_list("pk", flat=True))
+    with capacity.guarded(GUARD_NAMESPACE, keys), transaction.atomic():
+        closure = Closure.objects.create(
+            place=place,
+            resource=resource,
+            start_at=start,
+            end_at=end,
+            reason=reason.strip()[:200],
+            kind=Closure.Kind.OUT_OF_SERVICE if resource else Closure.Kind.CLOSED,
+            created_by=by if by and by.pk else None,
+        )
+        hit = Booking.objects.filter(
+            place=place, status__in=Booking.HOLDING, start_at__lt=end, end_at__gt=start
+        ).select_related("resource__place", "person")
+        if resource is not None:
+            hit = hit.filter(resource=resource)
+        hit_list = list(hit)
+        for booking in hit_list:
+            booking.status, booking.cancelled_at = Booking.Status.CANCELLED, timezone.now()
+            booking.save(update_fields=["status", "cancelled_at"])
+            audit_record(
+                place=place,
+                actor=by,
+                action="booking.cancel",
+                target=booking,
+                changes={
+                    "status": [Booking.Status.CONFIRMED, booking.status],
+                    "reason": [None, reason],
+                },
+            )
+            alternatives = selectors.alternatives(booking=booking, exclude_closure=closure)
+            lines = "\n".join(f"- {a.name}" for a in alternatives) or _(
+                "(aucune autre ressource libre sur ce créneau : contactez l'équipe)"
+            )
+            _notify(
+                booking,
+                _("Votre réservation est annulée : %(resource)s indisponible")
+                % {"resource": booking.resource.name},
+                _(
+                    "%(resource)s est indisponible (%(reason)s). Votre réservation (%(what)s) est annulée.\n\nLibres sur le même créneau :\n%(alternatives)s"
+                )
+                % {
+                    "resource": booking.resource.name,
+                    "reason": reason,
+                    "what": _summary(booking),
+                    "alternatives": lines,
+                },
+                with_ics=False,
+            )
+        audit_record(
+            place=place,
+            actor=by,
+            action="closure.create",
+            target=resource,
+            target_type="closure",
+            changes={
+                "start": [None, start],
+                "end": [None, end],
+                "reason": [None, reason],
+                "bookings_cancelled": [None, len(hit_list)],
+            },
+        )
+    return closure, hit_list
