@@ -256,6 +256,102 @@ def test_out_of_service_cancels_and_tells_with_alternatives(
         book(room, person, 14, 15)
 
 
+def test_availability_counts_seats_buffers_and_closures(place, member):
+    """Free time is what is left once seats, the buffer between bookings and closures are
+    taken out: the sweep must agree with what booking_create would accept."""
+    _user, person = member
+    desks = services.resource_create(
+        place=place, by=None, name="Open space", kind="bureau", capacity=3, horizon_days=3650
+    )
+    book(desks, person, 9, 12, seats=2, level=Level.CONCIERGE)
+    book(desks, person, 10, 11, seats=1, level=Level.CONCIERGE)
+    window = (local(*FUTURE, 8), local(*FUTURE, 20))
+    # One seat: full only 10-11 (2 + 1 = 3).
+    assert selectors.free_intervals(resource=desks, start=window[0], end=window[1]) == [
+        (local(*FUTURE, 8), local(*FUTURE, 10)),
+        (local(*FUTURE, 11), local(*FUTURE, 20)),
+    ]
+    # Two seats: only one left 9-12.
+    assert selectors.free_intervals(resource=desks, start=window[0], end=window[1], seats=2) == [
+        (local(*FUTURE, 8), local(*FUTURE, 9)),
+        (local(*FUTURE, 12), local(*FUTURE, 20)),
+    ]
+    lathe = services.resource_create(
+        place=place, by=None, name="Tour", kind="machine", buffer_minutes=30, horizon_days=3650
+    )
+    book(lathe, person, 14, 15, level=Level.CONCIERGE)
+    services.closure_create(
+        place=place,
+        resource=lathe,
+        by=None,
+        start=local(*FUTURE, 17),
+        end=local(*FUTURE, 18),
+        reason="entretien",
+    )
+    assert selectors.free_intervals(resource=lathe, start=window[0], end=window[1]) == [
+        (local(*FUTURE, 8), local(*FUTURE, 13, 30)),
+        (local(*FUTURE, 15, 30), local(*FUTURE, 17)),
+        (local(*FUTURE, 18), local(*FUTURE, 20)),
+    ]
+    with pytest.raises(Conflict):  # inside the buffer: the service agrees
+        book(lathe, person, 15, 16, level=Level.CONCIERGE)
+
+
+def test_search_returns_the_earliest_slots_first_and_counts_the_rest(place, member):
+    _user, person = member
+    rooms = [
+        services.resource_create(place=place, by=None, name=f"Salle {i}", horizon_days=3650)
+        for i in range(5)
+    ]
+    for i, r in enumerate(rooms):
+        book(r, person, 8, 9 + i, level=Level.CONCIERGE)  # room i is free from 9 + i
+    found = selectors.search(
+        place=place,
+        level=Level.MEMBER,
+        start=local(*FUTURE, 8),
+        end=local(*FUTURE, 20),
+        minutes=60,
+        limit=2,
+    )
+    assert found.total == 5
+    assert [m.resource.name for m in found.matches] == ["Salle 0", "Salle 1"]
+    assert [m.slot[0] for m in found.matches] == [local(*FUTURE, 9), local(*FUTURE, 10)]
+
+
+def test_search_looks_past_the_first_day_and_across_midnight(place, member):
+    """The search tries the first day first; a slot that starts late on it and ends the
+    next day is still found, and is the earliest."""
+    _user, person = member
+    always = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    workshop = services.resource_create(
+        place=place,
+        by=None,
+        name="Atelier",
+        opening_hours=always,
+        max_minutes=24 * 60,
+        horizon_days=3650,
+    )
+    services.booking_create(
+        resource=workshop,
+        by=None,
+        level=Level.CONCIERGE,
+        start=local(*FUTURE, 0),
+        end=local(*FUTURE, 23),
+        person=person,
+    )
+    found = selectors.search(
+        place=place,
+        level=Level.CONCIERGE,
+        start=local(*FUTURE, 0),
+        end=local(*FUTURE, 0) + dt.timedelta(days=3),
+        minutes=120,
+        kind="salle",
+    )
+    assert [(m.resource, m.slot) for m in found.matches] == [
+        (workshop, (local(*FUTURE, 23), local(2030, 3, 13, 1)))
+    ]
+
+
 def test_availability_search_finds_a_room_with_a_projector(room, place, member):
     _user, person = member
     services.resource_create(
@@ -270,7 +366,7 @@ def test_availability_search_finds_a_room_with_a_projector(room, place, member):
         horizon_days=3650,
     )
     book(room, person, 14, 18)
-    matches = selectors.search(
+    found = selectors.search(
         place=place,
         level=Level.MEMBER,
         start=local(*FUTURE, 14),
@@ -279,7 +375,8 @@ def test_availability_search_finds_a_room_with_a_projector(room, place, member):
         seats=8,
         features=["vidéoprojecteur"],
     )
-    assert [m.resource for m in matches] == [big]
+    matches = found.matches
+    assert [m.resource for m in matches] == [big] and found.total == 1
     assert matches[0].slot == (local(*FUTURE, 14), local(*FUTURE, 16))
     free = selectors.free_intervals(resource=room, start=local(*FUTURE, 8), end=local(*FUTURE, 20))
     assert free == [

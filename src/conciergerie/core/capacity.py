@@ -11,7 +11,9 @@ read-check-write sequence atomic against every other writer on the same keys:
   (see the spaces migrations): the database itself refuses an overlap.
 - SQLite: the settings open every transaction with BEGIN IMMEDIATE, which takes the
   database's single write lock before the first read: writers are serialised, the check
-  reads what the previous writer committed.
+  reads what the previous writer committed. The threads of one server process also queue
+  on a process lock first: SQLite's busy handler sleeps between retries (up to 100 ms),
+  while the process lock hands over to the next writer at once.
 
 `GUARD` can be switched off (tests and bench only) to show the race it prevents: the check
 then reads outside the write transaction, as naive code would.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+
+_sqlite_writers = threading.Lock()
 
 
 def enabled() -> bool:
@@ -46,6 +51,11 @@ def guarded(namespace: str, keys: Iterable[int]) -> Iterator[None]:
     if not enabled():
         # Naive code: read and check in autocommit, write afterwards. Tests only.
         yield
+        return
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        # Inside a transaction this thread already holds SQLite's write lock: no queueing.
+        with _sqlite_writers, transaction.atomic():
+            yield
         return
     with transaction.atomic():
         if connection.vendor == "postgresql":

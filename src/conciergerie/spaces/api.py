@@ -165,8 +165,7 @@ def _visible_resource(viewer: User | None, resource_id: UUID) -> Resource | None
     resource = Resource.objects.filter(uuid=resource_id).select_related("place").first()
     if resource is None:
         return None
-    level = permissions.level(viewer, resource.place)
-    if not selectors.resources(place=resource.place, level=level).filter(pk=resource.pk).exists():
+    if not selectors.resource_visible(resource, permissions.level(viewer, resource.place)):
         return None
     return resource
 

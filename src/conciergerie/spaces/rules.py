@@ -7,17 +7,29 @@ import json
 import math
 import zoneinfo
 from decimal import Decimal
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
 from conciergerie.core.errors import InvalidInput
+from conciergerie.core.models import Place
 from conciergerie.core.validators import WEEKDAYS
 from conciergerie.spaces.models import Price, Resource
 
 UTC = dt.UTC
 
 
-def place_zone(resource: Resource) -> zoneinfo.ZoneInfo:
+class Bookable(Protocol):
+    """What the time rules read of a resource (a Resource, or a row standing for one)."""
+
+    @property
+    def opening_hours(self) -> Any: ...
+
+    @property
+    def place(self) -> Place: ...
+
+
+def place_zone(resource: Bookable) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(resource.place.timezone or "Europe/Paris")
 
 
@@ -29,7 +41,7 @@ def require_aware(value: dt.datetime, field: str) -> dt.datetime:
     return value.astimezone(UTC)
 
 
-def hours_of(resource: Resource) -> dict[str, list[list[str]]]:
+def hours_of(resource: Bookable) -> dict[str, list[list[str]]]:
     """The resource's own hours, else the place's; both empty means always open."""
     return resource.opening_hours or resource.place.opening_hours or {}
 
@@ -42,23 +54,48 @@ def opening_intervals(
     Local wall-clock hours are turned into instants per day, so a day that changes to or
     from summer time keeps 09:00-18:00 local, whatever its length in UTC.
     """
-    hours = hours_of(resource)
-    if not hours:
-        return [(start, end)] if start < end else []
+    return list(_cached(resource, start, end)[0])
+
+
+def opening_seconds(resource: Bookable, start: dt.datetime, end: dt.datetime) -> tuple[Span, ...]:
+    """The same intervals in whole seconds since the epoch, for availability sweeps."""
+    return _cached(resource, start, end)[1]
+
+
+Span = tuple[int, int]
+_OPENING_CACHE: dict[
+    tuple[str, str, dt.datetime, dt.datetime],
+    tuple[list[tuple[dt.datetime, dt.datetime]], tuple[Span, ...]],
+] = {}
+
+
+def _hours_key(resource: Bookable) -> str:
+    """The hours in force as text; a place's is computed once per Place object."""
+    if resource.opening_hours:
+        return json.dumps(resource.opening_hours, sort_keys=True)
+    place = resource.place
+    hours = place.opening_hours or {}
+    memo = place.__dict__.get("_opening_key")
+    if memo is None or memo[0] is not hours:
+        memo = place.__dict__["_opening_key"] = (hours, json.dumps(hours, sort_keys=True))
+    return str(memo[1])
+
+
+def _cached(
+    resource: Bookable, start: dt.datetime, end: dt.datetime
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], tuple[Span, ...]]:
     # Most resources share the place's hours: a search over hundreds computes them once.
-    key = (json.dumps(hours, sort_keys=True), resource.place.timezone, start, end)
+    key = (_hours_key(resource), resource.place.timezone, start, end)
     cached = _OPENING_CACHE.get(key)
     if cached is None:
-        cached = _opening(hours, place_zone(resource), start, end)
+        hours = hours_of(resource)
+        spans = _opening(hours, place_zone(resource), start, end) if hours else [(start, end)]
+        spans = [(s, e) for s, e in spans if s < e]
+        cached = (spans, tuple((int(s.timestamp()), int(e.timestamp())) for s, e in spans))
         if len(_OPENING_CACHE) > 256:
             _OPENING_CACHE.clear()
         _OPENING_CACHE[key] = cached
-    return list(cached)
-
-
-_OPENING_CACHE: dict[
-    tuple[str, str, dt.datetime, dt.datetime], list[tuple[dt.datetime, dt.datetime]]
-] = {}
+    return cached
 
 
 def _opening(

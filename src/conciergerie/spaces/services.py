@@ -6,8 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dateutil.rrule import rrulestr
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -260,13 +259,57 @@ def _holds(
     ]
 
 
-def _closure_hit(resource: Resource, start: dt.datetime, end: dt.datetime) -> Closure | None:
-    return (
-        Closure.objects.filter(place_id=resource.place_id, start_at__lt=end, end_at__gt=start)
-        .filter(Q(resource__isnull=True) | Q(resource=resource))
-        .order_by("start_at")
-        .first()
-    )
+# Closures first (kind 0), then holding bookings (kind 1), as (kind, id, start, end, seats).
+OCCUPANCY_SQL = (
+    "SELECT 0, id, start_at, end_at, 0 FROM spaces_closure"
+    " WHERE place_id = %s AND (resource_id IS NULL OR resource_id = %s)"
+    " AND start_at < %s AND end_at > %s"
+    " UNION ALL"
+    " SELECT 1, id, start_at, end_at, seats FROM spaces_booking"
+    " WHERE resource_id = %s AND status IN (%s, %s) AND start_at < %s AND end_at > %s"
+    " AND id <> %s"
+)
+
+
+def _occupancy(
+    resource: Resource, start: dt.datetime, end: dt.datetime, exclude: int | None = None
+) -> tuple[int | None, list[capacity.Hold]]:
+    """The first closure hitting [start, end) and what holds the resource around it.
+
+    One hand-written query: it runs inside the capacity guard on every booking, where the
+    ORM's per-query compilation cost more than the database itself.
+    """
+    pad = dt.timedelta(minutes=resource.buffer_minutes)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        resource.place_id,
+        resource.pk,
+        adapt(end),
+        adapt(start),
+        resource.pk,
+        *Booking.HOLDING,
+        adapt(end + pad),
+        adapt(start - pad),
+        exclude or 0,
+    ]
+    closure: tuple[dt.datetime, int] | None = None
+    holds = []
+    with connection.cursor() as cursor:
+        cursor.execute(OCCUPANCY_SQL, params)
+        for is_booking, pk, s, e, n in cursor.fetchall():
+            s, e = _utc(s), _utc(e)
+            if is_booking:
+                holds.append(capacity.Hold(s - pad, e + pad, n))
+            elif closure is None or s < closure[0]:
+                closure = (s, pk)
+    return (closure[1] if closure else None), holds
+
+
+def _utc(value: Any) -> dt.datetime:
+    """A datetime as the driver returned it (SQLite: text in UTC) made aware."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _check_capacity(
@@ -274,8 +317,9 @@ def _check_capacity(
 ) -> None:
     if seats > resource.capacity:
         raise InvalidInput({"seats": [_("%(n)s places au plus.") % {"n": resource.capacity}]})
-    closure = _closure_hit(resource, start, end)
-    if closure is not None:
+    closure_id, holds = _occupancy(resource, start, end, exclude)
+    if closure_id is not None:
+        closure = Closure.objects.get(pk=closure_id)
         raise Conflict(
             _("%(resource)s est indisponible du %(start)s au %(end)s : %(reason)s.")
             % {
@@ -285,7 +329,6 @@ def _check_capacity(
                 "reason": closure.reason,
             }
         )
-    holds = _holds(resource, start, end, exclude)
     used, witness = capacity.peak(holds, start, end)
     if used + seats > resource.capacity:
         pad = dt.timedelta(minutes=resource.buffer_minutes)
@@ -337,10 +380,13 @@ def _summary(booking: Booking) -> str:
     }
 
 
-def _confirm_fields(booking: Booking) -> None:
-    """Fix the charge now, at confirmation, never before."""
+def _booking_price(booking: Booking) -> Price | None:
     day = booking.start_at.astimezone(rules.place_zone(booking.resource)).date()
-    price = _price_for(booking.resource, booking.person, booking.organisation, day)
+    return _price_for(booking.resource, booking.person, booking.organisation, day)
+
+
+def _confirm_fields(booking: Booking, price: Price | None) -> None:
+    """Fix the charge now, at confirmation, never before."""
     booking.status = Booking.Status.CONFIRMED
     booking.confirmed_at = timezone.now()
     booking.price_category = price.category if price else ""
@@ -372,28 +418,34 @@ def booking_create(
         raise NotFound(_("Personne inconnue dans ce lieu."))
     rules.check_times(resource, start, end, now=timezone.now(), staff=staff)
     check_access(resource=resource, person=person, level=level, start=start)
+    booking = Booking(
+        place=resource.place,
+        resource=resource,
+        person=person,
+        organisation=organisation,
+        created_by=by if by is not None and by.pk else None,
+        series=series,
+        start_at=start,
+        end_at=end,
+        seats=seats,
+        title=title[:200],
+        note=note,
+        exclusive=resource.capacity == 1,
+        status=Booking.Status.PENDING,
+    )
+    confirm = staff or not resource.requires_approval
+    # Looked up before the guard: the write lock is held for the capacity check and the
+    # two inserts only.
+    price = _booking_price(booking) if confirm else None
     try:
         with capacity.guarded(GUARD_NAMESPACE, [resource.pk]):
             _check_capacity(resource, start, end, seats)
             capacity.race_window()
-            with transaction.atomic():
-                booking = Booking(
-                    place=resource.place,
-                    resource=resource,
-                    person=person,
-                    organisation=organisation,
-                    created_by=by if by is not None and by.pk else None,
-                    series=series,
-                    start_at=start,
-                    end_at=end,
-                    seats=seats,
-                    title=title[:200],
-                    note=note,
-                    exclusive=resource.capacity == 1,
-                    status=Booking.Status.PENDING,
-                )
-                if not resource.requires_approval or staff:
-                    _confirm_fields(booking)
+            # Inside the guard's transaction, no savepoint is needed; without the guard
+            # (tests), this is the write transaction.
+            with transaction.atomic(savepoint=False):
+                if confirm:
+                    _confirm_fields(booking, price)
                 booking.save()
                 audit_record(
                     place=resource.place,
@@ -486,7 +538,7 @@ def booking_move(
         before = {"start": booking.start_at, "end": booking.end_at}
         booking.start_at, booking.end_at = start, end
         if booking.status == Booking.Status.CONFIRMED:
-            _confirm_fields(booking)
+            _confirm_fields(booking, _booking_price(booking))
         booking.save()
         audit_record(
             place=booking.place,
@@ -512,7 +564,7 @@ def booking_decide(*, booking: Booking, by: User | None, level: Level, approve: 
         if booking.status != Booking.Status.PENDING:
             raise Conflict(_("Cette demande a déjà été traitée."))
         if approve:
-            _confirm_fields(booking)
+            _confirm_fields(booking, _booking_price(booking))
         else:
             booking.status = Booking.Status.REFUSED
             booking.cancelled_at = timezone.now()
@@ -659,7 +711,7 @@ def _offer_waitlist(freed: Booking, span: tuple[dt.datetime, dt.datetime] | None
             status=Booking.Status.PENDING,
         )
         if not resource.requires_approval:
-            _confirm_fields(booking)
+            _confirm_fields(booking, _booking_price(booking))
         booking.save()
         entry.status, entry.booking, entry.offered_at = (
             WaitlistEntry.Status.BOOKED,

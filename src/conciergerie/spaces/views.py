@@ -26,6 +26,7 @@ from conciergerie.spaces.forms import BookingForm, ClosureForm, SearchForm
 from conciergerie.spaces.models import Booking, Resource
 
 PAST_LIMIT = 50
+SEARCH_RESULTS = 30  # the earliest free slots; beyond that, the page asks to narrow down
 
 
 def _zone(place: Any) -> zoneinfo.ZoneInfo:
@@ -59,17 +60,21 @@ def resource_list(request: HttpRequest) -> HttpResponse:
     items = list(selectors.resources(place=place, level=request.level))
     form = SearchForm(request.GET or None)
     matches: list[dict[str, Any]] | None = None
+    more = 0
     if form.is_bound and form.is_valid():
-        found = selectors.search(place=place, level=request.level, **form.criteria(zone))
+        found = selectors.search(
+            place=place, level=request.level, limit=SEARCH_RESULTS, **form.criteria(zone)
+        )
         seats = form.cleaned_data["seats"]
+        more = found.total - len(found.matches)
         matches = []
-        for m in found:
+        for m in found.matches:
             start, end = m.slot[0].astimezone(zone), m.slot[1].astimezone(zone)
             matches.append({"resource": m.resource, "start": start, "end": end, "seats": seats})
     return render(
         request,
         "spaces/resources.html",
-        {"place": place, "resources": items, "form": form, "matches": matches},
+        {"place": place, "resources": items, "form": form, "matches": matches, "more": more},
     )
 
 
