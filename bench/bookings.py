@@ -493,7 +493,11 @@ def report(
         "(2 de capacité 1, 2 de capacité 3), puis chaque ressource est rejouée par "
         "`over_capacity_instants`. Recherche : `selectors.search` sur 7 jours, "
         f"{SEARCH_RESOURCES} ressources (capacité 1 à 12, équipements variés) avec 2 à 4 "
-        f"réservations par jour, en processus, {SEARCH_RUNS} requêtes variées après 5 de chauffe.",
+        f"réservations par jour, en processus, {SEARCH_RUNS} requêtes variées après 5 de chauffe, "
+        "comme la page de recherche la fait : la disponibilité de toutes les ressources "
+        "candidates est calculée (le premier jour d'abord, toute la semaine pour celles qui n'y "
+        "ont pas de créneau), les 30 créneaux les plus tôt sont rendus avec le nombre des "
+        "autres.",
         "",
     ]
     goals = []

@@ -77,7 +77,9 @@ TEMPLATES = [
 
 DATABASES = {"default": dj_database_url.parse(config.database_url(), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open like PostgreSQL's: a new SQLite connection re-reads the schema and
+    # re-prepares every statement (measured: 4x slower plain writes, 2x slower bookings).
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers work while one writer writes; IMMEDIATE makes every
         # transaction take the write lock up front, so writers queue instead of

@@ -302,7 +302,9 @@ def alternatives(*, booking: Booking, exclude_closure: Closure | None = None) ->
 
 def bookings_visible(*, place: Place, user: User | None, level: Level) -> QuerySet[Booking]:
     """Concierges see every booking of the place; members their own; nobody else any."""
-    qs = Booking.objects.filter(place=place).select_related("resource", "person", "organisation")
+    qs = Booking.objects.filter(place=place).select_related(
+        "place", "resource", "person", "organisation"
+    )
     if level >= Level.CONCIERGE:
         return qs
     if level >= Level.MEMBER and user is not None and user.pk:
