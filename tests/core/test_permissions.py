@@ -13,6 +13,7 @@ from conciergerie.spaces import services as spaces
 from conciergerie.spaces.feeds import calendar_feed_for
 from tests.conftest import login
 from tests.factories import make_membership, make_person, make_place, make_user
+from tests.spaces.images import png_upload
 
 ROLES = ["anonymous", "outsider", "other_concierge", "member", "concierge", "admin"]
 ROLE_LEVEL = {
@@ -71,9 +72,21 @@ EXPECTED = {
     "spaces:resource": ("get", A, 200),
     "spaces:book": ("post", M, 400),  # allowed, but an empty form is refused
     "spaces:out_of_service": ("post", C, 400),
+    "spaces:resource_create": ("get", C, 200),
+    "spaces:resource_edit": ("get", C, 200),
+    "spaces:photo_add": ("post", C, 400),  # allowed, but an empty form is refused
+    "spaces:photo_delete": ("post", C, 302),
+    "spaces:photo_move": ("post", C, 400),  # no direction given
+    "spaces:maintenance_add": ("post", C, 400),
+    "spaces:qualification_grant": ("post", C, 400),
+    "spaces:qualification_revoke": ("post", C, 302),
     "spaces:my_bookings": ("get", M, 200),
     "spaces:booking": ("get", M, 200),
     "spaces:booking_action": ("post", M, 400),
+    "spaces:pending": ("get", C, 200),
+    "spaces:waitlist_join": ("post", M, 400),  # allowed, but an empty form is refused
+    "spaces:waitlist_leave": ("post", M, 400),
+    "spaces:series": ("post", M, 400),
     "spaces_feeds:resource_ics": ("get", A, 200),
     "spaces_feeds:person_feed_reset": ("post", M, 200),
     "spaces_feeds:person_ics": ("get", A, 200),  # whoever holds the token
@@ -96,7 +109,7 @@ def test_every_url_has_an_expectation():
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
     place = make_place(slug="fabrique", name="La Fabrique")
     other = make_place(slug="autre", name="Autre")
     users = {
@@ -120,6 +133,11 @@ def world(db):
         place=place, email="invite@example.org", role="member", by=users["admin"]
     )
     room = spaces.resource_create(place=place, by=None, name="Salle", horizon_days=3650)
+    settings.MEDIA_ROOT = tmp_path
+    photo = spaces.photo_add(resource=room, by=None, image=png_upload())
+    qualification = spaces.qualification_grant(
+        person=member_person, resource=room, by=None, granted_on=dt.date.today()
+    )
     booking = spaces.booking_create(
         resource=room,
         by=None,
@@ -134,8 +152,20 @@ def world(db):
         "spaces:resource": {"uuid": room.uuid},
         "spaces:book": {"uuid": room.uuid},
         "spaces:out_of_service": {"uuid": room.uuid},
+        "spaces:resource_edit": {"uuid": room.uuid},
+        "spaces:photo_add": {"uuid": room.uuid},
+        "spaces:photo_delete": {"uuid": room.uuid, "photo_uuid": photo.uuid},
+        "spaces:photo_move": {"uuid": room.uuid, "photo_uuid": photo.uuid},
+        "spaces:maintenance_add": {"uuid": room.uuid},
+        "spaces:qualification_grant": {"uuid": room.uuid},
+        "spaces:qualification_revoke": {
+            "uuid": room.uuid,
+            "qualification_uuid": qualification.uuid,
+        },
         "spaces:booking": {"uuid": booking.uuid},
         "spaces:booking_action": {"uuid": booking.uuid},
+        "spaces:waitlist_join": {"uuid": room.uuid},
+        "spaces:series": {"uuid": room.uuid},
         "spaces_feeds:resource_ics": {"uuid": room.uuid},
         "spaces_feeds:person_ics": {"token": feed.token},
         "core:password_reset_confirm": {"uidb64": "MQ", "token": "abc-def"},

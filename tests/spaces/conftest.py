@@ -5,6 +5,7 @@ import pytest
 
 from conciergerie.core.permissions import Level
 from conciergerie.spaces import services
+from tests.conftest import login
 from tests.factories import make_person, make_place, make_user
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -46,3 +47,13 @@ def member(place):
 @pytest.fixture
 def staff_level():
     return Level.CONCIERGE
+
+
+@pytest.fixture
+def concierge(place):
+    return make_user(place=place, role="concierge", email="concierge@etabli.fr")
+
+
+@pytest.fixture
+def member_client(client, member):
+    return login(client, member[0])

@@ -5,7 +5,7 @@ from conciergerie.core.models import OutboxMessage
 from conciergerie.spaces import services
 from conciergerie.spaces.models import Booking, Closure
 from tests.conftest import login
-from tests.factories import make_person, make_user
+from tests.factories import make_person
 from tests.spaces.conftest import local
 
 pytestmark = pytest.mark.django_db
@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db
 
 def url(name, place, *args):
     return reverse(f"spaces:{name}", args=[place.slug, *args])
-
-
-@pytest.fixture
-def concierge(place):
-    return make_user(place=place, role="concierge", email="concierge@etabli.fr")
-
-
-@pytest.fixture
-def member_client(client, member):
-    return login(client, member[0])
 
 
 def book_post(client, place, room, follow=False, **overrides):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conciergerie.community.models import Person
 from conciergerie.spaces.models import Resource
+from conciergerie.spaces.services import MAX_SERIES
 
 
 def aware(day: dt.date, at: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -122,3 +123,94 @@ class ClosureForm(forms.Form):
         if end.tzinfo is None:
             end = end.replace(tzinfo=zone)
         return start, end
+
+
+RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+class SeriesForm(forms.Form):
+    """A recurring booking in plain words, turned into an RFC 5545 RRULE.
+
+    Its labels avoid "date", "début" and "fin": the single booking form on the same page
+    uses those, and each label must name one field only.
+    """
+
+    WEEKLY = "hebdo"
+    FORTNIGHTLY = "2semaines"
+    MONTHLY_DATE = "mois_date"
+    MONTHLY_WEEKDAY = "mois_jour"
+    FREQUENCIES = [
+        (WEEKLY, _("Chaque semaine")),
+        (FORTNIGHTLY, _("Toutes les deux semaines")),
+        (MONTHLY_DATE, _("Chaque mois, le même jour du mois (ex. le 12)")),
+        (MONTHLY_WEEKDAY, _("Chaque mois, le même jour de la semaine (ex. le 2e mardi)")),
+    ]
+
+    first_date = forms.DateField(label=_("Premier jour"), widget=DateInput())
+    start = forms.TimeField(label=_("Commence à"), widget=TimeInput())
+    end = forms.TimeField(
+        label=_("Se termine à"),
+        widget=TimeInput(),
+        help_text=_("00:00 : minuit, en fin de journée."),
+    )
+    frequency = forms.ChoiceField(label=_("Répéter"), choices=FREQUENCIES, initial=WEEKLY)
+    until = forms.DateField(
+        label=_("Jusqu'au (inclus)"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Remplissez ceci ou le nombre de fois."),
+    )
+    count = forms.IntegerField(
+        label=_("Ou nombre de fois"), required=False, min_value=1, max_value=MAX_SERIES
+    )
+    title = forms.CharField(label=_("Objet (facultatif)"), required=False, max_length=200)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        d = self.cleaned_data
+        start, end = d.get("start"), d.get("end")
+        if start is not None and end is not None and end != dt.time(0) and end <= start:
+            self.add_error("end", _("L'heure de fin doit être après l'heure de début."))
+        until, count = d.get("until"), d.get("count")
+        if "until" in self.errors or "count" in self.errors:
+            return d
+        if until is None and count is None:
+            self.add_error("until", _("Indiquez jusqu'à quel jour répéter, ou combien de fois."))
+        elif until is not None and count is not None:
+            self.add_error(
+                "count", _("Choisissez un jour limite ou un nombre de fois, pas les deux.")
+            )
+        elif until is not None and d.get("first_date") and until < d["first_date"]:
+            self.add_error("until", _("Ce jour est avant le premier jour de la série."))
+        return d
+
+    def rrule(self) -> str:
+        """The rule, in the place's local time (the first start is its DTSTART)."""
+        d = self.cleaned_data
+        first: dt.date = d["first_date"]
+        parts = {
+            self.WEEKLY: ["FREQ=WEEKLY"],
+            self.FORTNIGHTLY: ["FREQ=WEEKLY", "INTERVAL=2"],
+            self.MONTHLY_DATE: ["FREQ=MONTHLY"],
+        }.get(d["frequency"])
+        if parts is None:  # the n-th weekday of the month; a fifth one is the month's last
+            nth = (first.day - 1) // 7 + 1
+            parts = [
+                "FREQ=MONTHLY",
+                f"BYDAY={-1 if nth == 5 else nth}{RRULE_DAYS[first.weekday()]}",
+            ]
+        if d["count"] is not None:
+            parts.append(f"COUNT={d['count']}")
+        else:
+            # Floating local time, like DTSTART: the whole of the last day is included.
+            parts.append(f"UNTIL={d['until']:%Y%m%d}T235959")
+        return ";".join(parts)
+
+    def first_start(self, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+        return aware(self.cleaned_data["first_date"], self.cleaned_data["start"], zone)
+
+    def duration(self) -> dt.timedelta:
+        d = self.cleaned_data
+        day = d["first_date"]
+        end_day = day + dt.timedelta(days=1) if d["end"] == dt.time(0) else day
+        return dt.datetime.combine(end_day, d["end"]) - dt.datetime.combine(day, d["start"])

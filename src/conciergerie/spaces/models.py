@@ -5,6 +5,7 @@ Times are stored in UTC (Django's USE_TZ) and shown in the place's time zone.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -39,6 +40,7 @@ class Resource(PublicObject):
     features = models.JSONField(_("équipements"), default=list, blank=True)
     description = models.TextField(_("description (Markdown)"), blank=True)
     location = models.CharField(_("emplacement dans le lieu"), max_length=200, blank=True)
+    # The cover: always the file of the first ResourcePhoto (see ResourcePhoto).
     photo = models.ImageField(_("photo"), upload_to="spaces/photos/", blank=True)
     opening_hours = models.JSONField(
         _("horaires de réservation"),
@@ -122,6 +124,37 @@ class Price(models.Model):
         ]
 
 
+class ResourcePhoto(models.Model):
+    """One photo of a resource, shown in `position` order (0 first) on its public page.
+
+    Resource.photo is kept as the cover rather than dropped: the photo services keep it
+    equal to the first photo's file, so a page learns whether there are photos (and can
+    show the cover) without one more query, and whatever already reads Resource.photo
+    keeps working. Migration 0003 copies a cover set before it into this table.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("photo"), upload_to="spaces/photos/")
+    alt = models.CharField(
+        _("description de la photo"),
+        max_length=200,
+        blank=True,
+        help_text=_("Ce que montre la photo, pour les personnes qui ne la voient pas."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(default=tz.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        indexes = [models.Index(fields=["resource", "position"])]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name or ""
+
+
 class Closure(models.Model):
     """A period when nothing can be booked: the whole place, or one resource out of service."""
 
@@ -154,7 +187,10 @@ class MaintenanceEntry(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="maintenance")
     date = models.DateField(_("date"), default=tz.localdate)
     note = models.TextField(_("intervention"))
+    performed_by = models.CharField(_("fait par"), max_length=120, blank=True)
+    remarks = models.TextField(_("remarques"), blank=True)
     cost = models.DecimalField(_("coût (€)"), max_digits=9, decimal_places=2, null=True, blank=True)
+    # Who wrote the entry down (the team member), not necessarily who did the work.
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -167,6 +203,7 @@ class MaintenanceEntry(models.Model):
 class Qualification(models.Model):
     """A training record: the person may book the machine from `granted_on` to `valid_until`."""
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     place = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="qualifications")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="qualifications")
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="qualifications")

@@ -10,12 +10,20 @@ from itertools import groupby
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from conciergerie.core.models import Place, User
 from conciergerie.core.permissions import Level
 from conciergerie.spaces import rules
-from conciergerie.spaces.models import Booking, Closure, Resource
+from conciergerie.spaces.models import (
+    Booking,
+    Closure,
+    MaintenanceEntry,
+    Qualification,
+    Resource,
+    ResourcePhoto,
+    WaitlistEntry,
+)
 
 Interval = tuple[dt.datetime, dt.datetime]
 
@@ -325,4 +333,219 @@ def closures(*, resource: Resource, start: dt.datetime, end: dt.datetime) -> lis
         Closure.objects.filter(
             place_id=resource.place_id, start_at__lt=end, end_at__gt=start
         ).filter(Q(resource=resource) | Q(resource__isnull=True))
+    )
+
+
+# --- One resource's calendar (day, week and month pages) ----------------------------------------
+
+
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The start of a local day as an aware instant: 23 or 25 hours long on DST days."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+
+
+@dataclass
+class CalendarEntry:
+    """A booking or a closure as one day shows it: clipped to the day, in local time."""
+
+    start: dt.datetime
+    end: dt.datetime
+    from_before: bool  # began on an earlier day
+    goes_on: bool  # ends on a later day
+    booking: Booking | None = None
+    mine: bool = False
+    who: str = ""  # the team only: members see "busy"
+    pending: bool = False
+    reason: str = ""  # a closure's
+
+    @property
+    def is_closure(self) -> bool:
+        return self.booking is None
+
+
+@dataclass
+class CalendarDay:
+    day: dt.date
+    start: dt.datetime  # local midnight
+    end: dt.datetime  # the next local midnight
+    bookings: list[CalendarEntry]
+    closures: list[CalendarEntry]
+    free: list[Interval]  # bookable spans, at least the minimum duration, none in the past
+    closed: bool  # nothing open: outside opening hours or closed the whole day
+    full: bool  # open, but booked up: no free span long enough (not said of past days)
+    past: bool
+
+    @property
+    def entries(self) -> list[CalendarEntry]:
+        return sorted(self.closures + self.bookings, key=lambda e: (e.start, not e.is_closure))
+
+    @property
+    def count(self) -> int:
+        return len(self.bookings)
+
+    @property
+    def mine(self) -> int:
+        return sum(1 for e in self.bookings if e.mine)
+
+
+def _clip(spans: Sequence[Span], lo: int, hi: int) -> list[Span]:
+    return [(max(s, lo), min(e, hi)) for s, e in spans if s < hi and e > lo]
+
+
+def _from_now(resource: Resource, spans: list[Span], now: dt.datetime) -> list[Span]:
+    """Drop what is past; a span under way starts at the next slot boundary (local time)."""
+    step = resource.slot_minutes * 60
+    local = now.astimezone(rules.place_zone(resource))
+    into = (local.hour * 3600 + local.minute * 60 + local.second) % step
+    cut = _epoch(now) + (step - into) % step
+    return [(max(s, cut), e) for s, e in spans if e > cut]
+
+
+def resource_calendar(
+    *,
+    resource: Resource,
+    first: dt.date,
+    days: int,
+    user: User | None,
+    level: Level,
+    now: dt.datetime,
+) -> list[CalendarDay]:
+    """`days` local days from `first`: bookings, closures and free spans of each.
+
+    Two queries whatever the period and the number of bookings: the holding bookings
+    (widened by the buffer, which shortens the free spans near them) and the closures.
+    Members see which bookings are theirs and only "busy" for the others; the team sees who.
+    """
+    zone = rules.place_zone(resource)
+    dates = [first + dt.timedelta(days=i) for i in range(days)]
+    bounds = [_midnight(d, zone) for d in [*dates, first + dt.timedelta(days=days)]]
+    start, end = bounds[0], bounds[-1]
+    pad = dt.timedelta(minutes=resource.buffer_minutes)
+    bookings = calendar(resource=resource, start=start - pad, end=end + pad)
+    closed_rows = closures(resource=resource, start=start, end=end)
+    staff = level >= Level.CONCIERGE
+    user_pk = user.pk if user is not None and user.is_authenticated else None
+    b = resource.buffer_minutes * 60
+    holds = [(_epoch(x.start_at) - b, _epoch(x.end_at) + b, x.seats) for x in bookings]
+    closed = [(_epoch(c.start_at), _epoch(c.end_at)) for c in closed_rows]
+    open_ = _minus(rules.opening_seconds(resource, start, end), closed)
+    free = _free(resource, start, end, 1, holds, closed)
+    shortest = resource.min_minutes * 60
+    out = []
+    for i, day in enumerate(dates):
+        lo, hi = bounds[i], bounds[i + 1]
+        entries = []
+        for x in bookings:
+            if not (x.start_at < hi and x.end_at > lo):
+                continue
+            x.place = resource.place  # its page address, without a query per booking
+            person = x.person
+            entries.append(
+                CalendarEntry(
+                    start=max(x.start_at, lo).astimezone(zone),
+                    end=min(x.end_at, hi).astimezone(zone),
+                    from_before=x.start_at < lo,
+                    goes_on=x.end_at > hi,
+                    booking=x,
+                    mine=user_pk is not None and person is not None and person.user_id == user_pk,
+                    who=str(person or x.organisation or x.title or "—") if staff else "",
+                    pending=x.status == Booking.Status.PENDING,
+                )
+            )
+        shut = [
+            CalendarEntry(
+                start=max(c.start_at, lo).astimezone(zone),
+                end=min(c.end_at, hi).astimezone(zone),
+                from_before=c.start_at < lo,
+                goes_on=c.end_at > hi,
+                reason=c.reason,
+            )
+            for c in closed_rows
+            if c.start_at < hi and c.end_at > lo
+        ]
+        lo_s, hi_s = _epoch(lo), _epoch(hi)
+        day_open = _clip(open_, lo_s, hi_s)
+        day_free = [(s, e) for s, e in _clip(free, lo_s, hi_s) if e - s >= shortest]
+        # Full means booked up, not "the day is nearly over": judged on the whole day.
+        full = bool(day_open) and not day_free
+        if lo < now:
+            day_free = [(s, e) for s, e in _from_now(resource, day_free, now) if e - s >= shortest]
+        past = hi <= now
+        out.append(
+            CalendarDay(
+                day=day,
+                start=lo,
+                end=hi,
+                bookings=entries,
+                closures=shut,
+                free=[
+                    (_instant(s).astimezone(zone), _instant(e).astimezone(zone))
+                    for s, e in day_free
+                ],
+                closed=not day_open,
+                full=full and not past,
+                past=past,
+            )
+        )
+    return out
+
+
+def pending_bookings(*, place: Place) -> QuerySet[Booking]:
+    """Requests waiting for the team's decision, the soonest first."""
+    return (
+        Booking.objects.filter(place=place, status=Booking.Status.PENDING)
+        .select_related("place", "resource", "person", "organisation")
+        .order_by("start_at", "id")
+    )
+
+
+def waitlist_visible(*, place: Place, user: User | None, level: Level) -> QuerySet[WaitlistEntry]:
+    """The team sees the place's waiting lists; a member their own entries; nobody else any."""
+    qs = WaitlistEntry.objects.filter(place=place).select_related("resource", "person")
+    if level >= Level.CONCIERGE:
+        return qs
+    if level >= Level.MEMBER and user is not None and user.pk:
+        return qs.filter(person__user=user)
+    return qs.none()
+
+
+# --- Management screens -------------------------------------------------------------------------
+
+MAINTENANCE_SHOWN = 50  # the latest entries on the edit page
+
+
+def resource_for_manage(*, place: Place, uuid: str) -> Resource | None:
+    """One resource of the place, active or not, with everything its edit page lists:
+    prices, organisations, photos, the latest maintenance (in `recent_maintenance`) and the
+    qualifications — a fixed number of queries, however many of each."""
+    return (
+        Resource.objects.filter(place=place, uuid=uuid)
+        .select_related("place")
+        .prefetch_related(
+            "prices",
+            "organisations",
+            "photos",
+            Prefetch(
+                "maintenance",
+                queryset=MaintenanceEntry.objects.select_related("by")[:MAINTENANCE_SHOWN],
+                to_attr="recent_maintenance",
+            ),
+            Prefetch(
+                "qualifications",
+                queryset=Qualification.objects.select_related("person").order_by(
+                    "person__last_name", "person__first_name", "-granted_on", "id"
+                ),
+            ),
+        )
+        .first()
+    )
+
+
+def photo_of(*, resource: Resource, uuid: str) -> ResourcePhoto | None:
+    return ResourcePhoto.objects.filter(resource=resource, uuid=uuid).first()
+
+
+def qualification_of(*, resource: Resource, uuid: str) -> Qualification | None:
+    return (
+        Qualification.objects.filter(resource=resource, uuid=uuid).select_related("person").first()
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dateutil.rrule import rrulestr
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +25,11 @@ from conciergerie.spaces.models import (
     Booking,
     BookingSeries,
     Closure,
+    MaintenanceEntry,
     Price,
     Qualification,
     Resource,
+    ResourcePhoto,
     WaitlistEntry,
 )
 
@@ -77,34 +82,55 @@ def resource_create(
     place: Place,
     by: User | None,
     prices: dict[str, tuple[str, Any]] | None = None,
+    organisations: list[Organisation] | None = None,
     **fields: Any,
 ) -> Resource:
+    """A new resource with its prices and the organisations allowed to book it, or nothing."""
     unknown = set(fields) - set(RESOURCE_FIELDS)
     if unknown:
         raise InvalidInput({f: [_("Champ inconnu.")] for f in sorted(unknown)})
+    checked = _prices_checked(prices or {})
+    allowed = _organisations_checked(place, organisations or [])
     fields["features"] = _features(fields.get("features"))
     resource = Resource(place=place, **fields)
     _clean(resource)
     resource.save()
-    for category, (unit, amount) in (prices or {}).items():
-        Price.objects.create(resource=resource, category=category, unit=unit, amount=amount)
-    audit_record(
-        place=place,
-        actor=by,
-        action="resource.create",
-        target=resource,
-        changes={k: [None, v] for k, v in snapshot(resource, RESOURCE_FIELDS).items()},
+    Price.objects.bulk_create(
+        Price(resource=resource, category=c, unit=u, amount=a) for c, (u, a) in checked.items()
     )
+    changes = {k: [None, v] for k, v in snapshot(resource, RESOURCE_FIELDS).items()}
+    if checked:
+        changes["prices"] = [None, _prices_of(resource)]
+    if allowed:
+        resource.organisations.set(allowed)
+        changes["organisations"] = [None, sorted(o.name for o in allowed)]
+    audit_record(place=place, actor=by, action="resource.create", target=resource, changes=changes)
     return resource
 
 
 @transaction.atomic
-def resource_update(*, resource: Resource, by: User | None, **fields: Any) -> Resource:
+def resource_update(
+    *,
+    resource: Resource,
+    by: User | None,
+    prices: dict[str, tuple[str, Any]] | None = None,
+    organisations: list[Organisation] | None = None,
+    **fields: Any,
+) -> Resource:
+    """Change fields, and with `prices` / `organisations` (None: unchanged) replace those too.
+
+    `prices` is the whole list: a category left out has no price any more. One transaction,
+    one audit entry with the old and new values of all three.
+    """
     resource = Resource.objects.select_for_update().select_related("place").get(pk=resource.pk)
     unknown = set(fields) - set(RESOURCE_FIELDS)
     if unknown:
         raise InvalidInput({f: [_("Champ inconnu.")] for f in sorted(unknown)})
     before = snapshot(resource, RESOURCE_FIELDS)
+    if prices is not None:
+        prices = _prices_checked(prices)
+    if organisations is not None:
+        organisations = _organisations_checked(resource.place, organisations)
     if "features" in fields:
         fields["features"] = _features(fields["features"])
     for k, v in fields.items():
@@ -126,12 +152,31 @@ def resource_update(*, resource: Resource, by: User | None, **fields: Any) -> Re
     Booking.objects.filter(resource=resource, start_at__gte=timezone.now()).update(
         exclusive=resource.capacity == 1
     )
+    changes = diff(before, snapshot(resource, RESOURCE_FIELDS))
+    if prices is not None:
+        old_prices = _prices_of(resource)
+        new_prices = {c: [u, f"{a:.2f}"] for c, (u, a) in sorted(prices.items())}
+        if old_prices != new_prices:
+            resource.prices.all().delete()
+            Price.objects.bulk_create(
+                Price(resource=resource, category=c, unit=u, amount=a)
+                for c, (u, a) in prices.items()
+            )
+            changes["prices"] = [old_prices, new_prices]
+    if organisations is not None:
+        current = {o.pk: o.name for o in resource.organisations.all()}
+        if set(current) != {o.pk for o in organisations}:
+            resource.organisations.set(organisations)
+            changes["organisations"] = [
+                sorted(current.values()),
+                sorted(o.name for o in organisations),
+            ]
     audit_record(
         place=resource.place,
         actor=by,
         action="resource.update",
         target=resource,
-        changes=diff(before, snapshot(resource, RESOURCE_FIELDS)),
+        changes=changes,
     )
     return resource
 
@@ -663,6 +708,17 @@ def waitlist_join(
     start, end = rules.require_aware(start, "start"), rules.require_aware(end, "end")
     rules.check_times(resource, start, end, now=timezone.now(), staff=level >= Level.CONCIERGE)
     check_access(resource=resource, person=person, level=level, start=start)
+    if WaitlistEntry.objects.filter(
+        resource=resource,
+        person=person,
+        status=WaitlistEntry.Status.WAITING,
+        start_at=start,
+        end_at=end,
+    ).exists():
+        raise Conflict(_("Vous êtes déjà sur la liste d'attente pour ce créneau."))
+    obstacle = _waitlist_obstacle(resource, start, end, seats)
+    if obstacle:
+        raise Conflict(obstacle)
     entry = WaitlistEntry.objects.create(
         place=resource.place,
         resource=resource,
@@ -678,6 +734,59 @@ def waitlist_join(
         target=resource,
         changes={"person": [None, str(person)], "start": [None, start]},
     )
+    return entry
+
+
+def _waitlist_obstacle(resource: Resource, start: dt.datetime, end: dt.datetime, seats: int) -> str:
+    """Why waiting for this slot would be pointless ("" when only a full slot stands in the way)."""
+    if seats > resource.capacity:
+        return _("%(n)s places au plus.") % {"n": resource.capacity}
+    closure_id, holds = _occupancy(resource, start, end)
+    if closure_id is not None:
+        return _(
+            "%(resource)s est indisponible sur ce créneau : une liste d'attente n'y changerait rien."
+        ) % {"resource": resource.name}
+    used, _witness = capacity.peak(holds, start, end)
+    if used + seats <= resource.capacity:
+        return _("Il reste de la place sur ce créneau : réservez-le directement.")
+    return ""
+
+
+def waitlist_possible(
+    *, resource: Resource, start: dt.datetime, end: dt.datetime, seats: int = 1
+) -> bool:
+    """True when the slot is full (not closed): a place may free up, so waiting makes sense."""
+    return not _waitlist_obstacle(resource, start, end, seats)
+
+
+def waitlist_leave(*, entry: WaitlistEntry, by: User | None, level: Level) -> WaitlistEntry:
+    """Stop waiting. Under the resource's guard, so a place being offered meanwhile is not lost."""
+    with capacity.guarded(GUARD_NAMESPACE, [entry.resource_id]), transaction.atomic():
+        entry = WaitlistEntry.objects.select_related("resource", "person").get(pk=entry.pk)
+        person = entry.person
+        if level < Level.CONCIERGE and not (by and by.pk and person.user_id == by.pk):
+            raise PermissionDenied(_("Vous ne pouvez quitter que vos propres listes d'attente."))
+        if entry.status == WaitlistEntry.Status.BOOKED:
+            raise Conflict(
+                _(
+                    "Une place vous a déjà été réservée sur ce créneau : annulez la réservation si vous n'en avez plus besoin."
+                )
+            )
+        if entry.status != WaitlistEntry.Status.WAITING:
+            raise Conflict(_("Cette inscription n'est plus sur la liste d'attente."))
+        entry.status = WaitlistEntry.Status.CANCELLED
+        entry.save(update_fields=["status"])
+        audit_record(
+            place=entry.place,
+            actor=by,
+            action="waitlist.leave",
+            target=entry.resource,
+            changes={
+                "person": [str(person), str(person)],
+                "start": [entry.start_at, entry.start_at],
+                "status": [WaitlistEntry.Status.WAITING, entry.status],
+            },
+        )
     return entry
 
 
@@ -941,3 +1050,257 @@ def closure_create(
             },
         )
     return closure, hit_list
+
+
+# --- Photos, maintenance, qualifications ---------------------------------------------------------
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 12
+PHOTO_MAX_SIDE = 1600  # pixels: sharp on any phone, a fraction of a camera's file
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
+def _prices_checked(prices: dict[str, tuple[str, Any]]) -> dict[str, tuple[str, Decimal]]:
+    """Prices as resource_update stores them: known category and unit, euros with cents."""
+    errors: list[str] = []
+    out: dict[str, tuple[str, Decimal]] = {}
+    for category, (unit, amount) in prices.items():
+        if category not in Price.Category.values or unit not in Price.Unit.values:
+            errors.append(_("Tarif inconnu : %(what)s.") % {"what": f"{category} / {unit}"})
+            continue
+        label = Price.Category(category).label
+        try:
+            value = Decimal(str(amount if amount not in (None, "") else 0))
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not value.is_finite() or value < 0 or value >= 10**7 or value != round(value, 2):
+            errors.append(
+                _("Montant invalide pour « %(category)s » : un nombre positif, en euros.")
+                % {"category": label}
+            )
+            continue
+        out[category] = (unit, Decimal("0.00") if unit == Price.Unit.FREE else round(value, 2))
+    if errors:
+        raise InvalidInput({"prices": errors})
+    return out
+
+
+def _prices_of(resource: Resource) -> dict[str, list[str]]:
+    return {p.category: [p.unit, f"{p.amount:.2f}"] for p in resource.prices.order_by("category")}
+
+
+def _organisations_checked(place: Place, organisations: list[Organisation]) -> list[Organisation]:
+    if any(o.place_id != place.pk for o in organisations):
+        raise InvalidInput({"organisations": [_("Organisation inconnue dans ce lieu.")]})
+    return list({o.pk: o for o in organisations}.values())
+
+
+def _photo_file(upload: Any) -> tuple[Any, str]:
+    """The upload ready to publish (upright, at most PHOTO_MAX_SIDE, without its metadata —
+    a phone's photo carries where it was taken), and its extension; or InvalidInput."""
+    from PIL import Image, ImageOps
+
+    not_an_image = _(
+        "Ce fichier n'est pas une photo lisible : envoyez une image JPEG, PNG, WebP ou GIF."
+    )
+    size = getattr(upload, "size", None) or 0
+    if size > MAX_PHOTO_BYTES:
+        raise InvalidInput(
+            {
+                "image": [
+                    _(
+                        "Cette photo pèse %(size)s Mo : 5 Mo au plus. Réduisez-la, ou reprenez-la en qualité moyenne."
+                    )
+                    % {"size": f"{size / 1024 / 1024:.1f}".replace(".", ",")}
+                ]
+            }
+        )
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            fmt = probe.format or ""
+            probe.verify()
+        if fmt not in PHOTO_FORMATS:
+            raise ValueError(fmt)
+        upload.seek(0)
+        if fmt == "GIF":  # kept as sent: re-encoding would lose an animation
+            return ContentFile(upload.read()), PHOTO_FORMATS[fmt]
+        with Image.open(upload) as original:
+            picture = ImageOps.exif_transpose(original)
+            picture.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            out = io.BytesIO()
+            keep = {"icc_profile": original.info.get("icc_profile")}
+            if fmt == "JPEG":
+                if picture.mode not in ("RGB", "L", "CMYK"):
+                    picture = picture.convert("RGB")
+                picture.save(out, "JPEG", quality=85, optimize=True, **keep)
+            elif fmt == "PNG":
+                picture.save(out, "PNG", optimize=True, **keep)
+            else:
+                picture.save(out, "WEBP", quality=85, **keep)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise InvalidInput({"image": [not_an_image]})
+    return ContentFile(out.getvalue()), PHOTO_FORMATS[fmt]
+
+
+def _cover_sync(resource: Resource) -> None:
+    """Resource.photo, the cover, is the first photo's file (see ResourcePhoto)."""
+    first = (
+        ResourcePhoto.objects.filter(resource=resource)
+        .order_by("position", "id")
+        .values_list("image", flat=True)
+        .first()
+    )
+    if (resource.photo.name or "") != (first or ""):
+        Resource.objects.filter(pk=resource.pk).update(photo=first or "")
+        resource.photo.name = first or ""
+
+
+def _renumber(photos: list[ResourcePhoto]) -> None:
+    changed = []
+    for i, p in enumerate(photos):
+        if p.position != i:
+            p.position = i
+            changed.append(p)
+    ResourcePhoto.objects.bulk_update(changed, ["position"])
+
+
+def _locked(resource_id: int) -> Resource:
+    """The resource, its row locked: photo writes on one resource queue up."""
+    return Resource.objects.select_for_update().select_related("place").get(pk=resource_id)
+
+
+@transaction.atomic
+def photo_add(*, resource: Resource, by: User | None, image: Any, alt: str = "") -> ResourcePhoto:
+    """Add a photo after the others. InvalidInput if it is no image or over 5 MB."""
+    resource = _locked(resource.pk)
+    count = ResourcePhoto.objects.filter(resource=resource).count()
+    if count >= MAX_PHOTOS:
+        raise Conflict(
+            _("Déjà %(n)s photos : supprimez-en une avant d'en ajouter une autre.")
+            % {"n": MAX_PHOTOS},
+            field="image",
+        )
+    content, ext = _photo_file(image)
+    photo = ResourcePhoto(resource=resource, alt=" ".join(alt.split())[:200], position=count)
+    photo.image.save(f"{photo.uuid.hex}.{ext}", content, save=False)
+    try:
+        photo.save()
+        _cover_sync(resource)
+        audit_record(
+            place=resource.place,
+            actor=by,
+            action="resource.photo_add",
+            target=resource,
+            changes={"photo": [None, photo.image.name], "alt": [None, photo.alt]},
+        )
+    except BaseException:
+        photo.image.storage.delete(photo.image.name or "")
+        raise
+    return photo
+
+
+@transaction.atomic
+def photo_delete(*, photo: ResourcePhoto, by: User | None) -> None:
+    resource = _locked(photo.resource_id)
+    photo = ResourcePhoto.objects.get(pk=photo.pk)
+    name = photo.image.name or ""
+    photo.delete()
+    _renumber(list(ResourcePhoto.objects.filter(resource=resource).order_by("position", "id")))
+    _cover_sync(resource)
+    audit_record(
+        place=resource.place,
+        actor=by,
+        action="resource.photo_delete",
+        target=resource,
+        changes={"photo": [name, None]},
+    )
+    if not ResourcePhoto.objects.filter(image=name).exists():
+        storage = photo.image.storage
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def photo_move(*, photo: ResourcePhoto, by: User | None, up: bool) -> ResourcePhoto:
+    """Swap a photo with the one before it (up) or after it; nothing at either end."""
+    resource = _locked(photo.resource_id)
+    photos = list(ResourcePhoto.objects.filter(resource=resource).order_by("position", "id"))
+    i = next(i for i, p in enumerate(photos) if p.pk == photo.pk)
+    j = i - 1 if up else i + 1
+    if 0 <= j < len(photos):
+        photos[i], photos[j] = photos[j], photos[i]
+        _renumber(photos)
+        _cover_sync(resource)
+        audit_record(
+            place=resource.place,
+            actor=by,
+            action="resource.photo_move",
+            target=resource,
+            changes={"position": [i + 1, j + 1], "photo": [photos[j].image.name] * 2},
+        )
+    return photos[j] if 0 <= j < len(photos) else photos[i]
+
+
+@transaction.atomic
+def maintenance_add(
+    *,
+    resource: Resource,
+    by: User | None,
+    date: dt.date,
+    note: str,
+    performed_by: str = "",
+    remarks: str = "",
+    cost: Decimal | None = None,
+) -> MaintenanceEntry:
+    """Write down a maintenance job in the resource's log."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput({"note": [_("Dites ce qui a été fait.")]})
+    if cost is not None and cost < 0:
+        raise InvalidInput({"cost": [_("Le coût ne peut pas être négatif.")]})
+    entry = MaintenanceEntry(
+        resource=resource,
+        date=date,
+        note=note,
+        performed_by=" ".join(performed_by.split()),
+        remarks=remarks.strip(),
+        cost=cost,
+        by=by if by is not None and by.pk else None,
+    )
+    _clean(entry)
+    entry.save()
+    audit_record(
+        place=resource.place,
+        actor=by,
+        action="maintenance.add",
+        target=resource,
+        changes={
+            "date": [None, date],
+            "note": [None, note],
+            "performed_by": [None, entry.performed_by],
+            "cost": [None, cost],
+        },
+    )
+    return entry
+
+
+@transaction.atomic
+def qualification_revoke(*, qualification: Qualification, by: User | None) -> None:
+    """Withdraw a qualification: its holder may no longer book the machine on its strength.
+
+    The row is deleted; the audit entry keeps who was trained, when and by whom.
+    """
+    q = Qualification.objects.select_related("person", "resource__place").get(pk=qualification.pk)
+    q.delete()
+    audit_record(
+        place=q.resource.place,
+        actor=by,
+        action="qualification.revoke",
+        target=q.resource,
+        changes={
+            "person": [str(q.person), None],
+            "granted_on": [q.granted_on, None],
+            "valid_until": [q.valid_until, None],
+            "trainer": [q.trainer, None],
+        },
+    )
