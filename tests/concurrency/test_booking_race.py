@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from conciergerie.core import capacity
-from conciergerie.core.errors import Conflict
+from conciergerie.core.errors import Busy, Conflict
 from conciergerie.core.permissions import Level
 from conciergerie.spaces import services
 from conciergerie.spaces.models import Booking, Resource
@@ -159,3 +160,34 @@ def test_postgresql_refuses_overlapping_exclusive_bookings(place):
         Booking.objects.create(
             start_at=DAY + dt.timedelta(hours=1), end_at=DAY + dt.timedelta(hours=3), **fields
         )
+
+
+def test_a_writer_that_cannot_get_the_lock_in_time_gets_busy_and_writes_nothing(place, settings):
+    """The wait for the guard is bounded: a stuck writer makes the next one fail fast with a
+    503 'try again', never hang a request (SQLite: process lock; PostgreSQL: lock_timeout)."""
+    settings.CAPACITY_LOCK_TIMEOUT = 0.3
+    room = make_resource(place, "Fablab", 1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with capacity.guarded(services.GUARD_NAMESPACE, [room.pk]):
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        started = time.monotonic()
+        with pytest.raises(Busy, match="réessayez"):
+            book(room, DAY, DAY + dt.timedelta(hours=1), 1)()
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert not Booking.objects.filter(resource=room).exists()
+    book(room, DAY, DAY + dt.timedelta(hours=1), 1)()  # once released, it goes through
+    assert Booking.objects.filter(resource=room).count() == 1

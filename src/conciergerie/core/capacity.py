@@ -5,15 +5,18 @@ and ticket tiers later. A caller opens `guarded(keys)` inside its write transact
 what already holds the capacity, asks `check()` and writes; the guard makes that
 read-check-write sequence atomic against every other writer on the same keys:
 
-- PostgreSQL: one transaction-scoped advisory lock per key, taken in sorted order so two
-  writers needing several keys never deadlock; released at commit or rollback. Bookings of
+- PostgreSQL: one transaction-scoped advisory lock per key, all taken in one statement in
+  sorted order so two writers needing several keys never deadlock; released at commit or
+  rollback. `SET LOCAL lock_timeout` bounds the wait (CAPACITY_LOCK_TIMEOUT seconds):
+  past it the caller gets `Busy` (503, nothing written) rather than a stuck request. Bookings of
   capacity-1 resources are also covered by an exclusion constraint on their time range
   (see the spaces migrations): the database itself refuses an overlap.
 - SQLite: the settings open every transaction with BEGIN IMMEDIATE, which takes the
   database's single write lock before the first read: writers are serialised, the check
   reads what the previous writer committed. The threads of one server process also queue
   on a process lock first: SQLite's busy handler sleeps between retries (up to 100 ms),
-  while the process lock hands over to the next writer at once.
+  while the process lock hands over to the next writer at once. Its wait is bounded by
+  the same timeout.
 
 `GUARD` can be switched off (tests and bench only) to show the race it prevents: the check
 then reads outside the write transaction, as naive code would.
@@ -30,7 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+
+from conciergerie.core.errors import Busy
 
 _sqlite_writers = threading.Lock()
 
@@ -54,15 +59,47 @@ def guarded(namespace: str, keys: Iterable[int]) -> Iterator[None]:
         return
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         # Inside a transaction this thread already holds SQLite's write lock: no queueing.
-        with _sqlite_writers, transaction.atomic():
-            yield
+        if not _sqlite_writers.acquire(timeout=lock_timeout()):
+            raise _busy()
+        try:
+            with transaction.atomic():
+                yield
+        finally:
+            _sqlite_writers.release()
         return
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            locks = sorted({_lock_id(namespace, k) for k in keys})
             with connection.cursor() as cursor:
-                for lock in sorted({_lock_id(namespace, k) for k in keys}):
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [f"{int(lock_timeout() * 1000)}ms"],
+                )
+                try:
+                    # unnest keeps the array's (sorted) order: the locks are taken in it.
+                    cursor.execute(
+                        "SELECT count(pg_advisory_xact_lock(k))"
+                        " FROM (SELECT unnest(%s::bigint[]) AS k) AS keys",
+                        [locks],
+                    )
+                except OperationalError as exc:
+                    if getattr(exc.__cause__, "sqlstate", "") == LOCK_NOT_AVAILABLE:
+                        raise _busy() from exc
+                    raise
         yield
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_timeout() -> float:
+    return float(getattr(settings, "CAPACITY_LOCK_TIMEOUT", 5))
+
+
+def _busy() -> Busy:
+    from django.utils.translation import gettext as _
+
+    return Busy(_("Beaucoup de demandes en même temps sur ce créneau : réessayez dans un instant."))
 
 
 def race_window() -> None:

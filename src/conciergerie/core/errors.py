@@ -21,6 +21,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Busy(DomainError):
+    """Too many writers on the same thing right now: nothing was written, try again."""
+
+    status = 503
+
+
 class PermissionDenied(DomainError):
     status = 403
 
