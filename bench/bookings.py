@@ -19,8 +19,11 @@ with CONCIERGERIE_BENCH=1.
 - Search: 500 resources (1 to 12 places, various features) with about 3 bookings a day over
   7 days; `selectors.search` over those 7 days, timed in-process, 100 runs after 5 warm-ups.
 
-Django steps (setup, search, counting) run in a subprocess per database (`_prepare`,
-`_search`, `_overcap`) since one process can only configure Django once.
+- Split: the booking and the baseline called in-process (Django's test client, no HTTP),
+  300 each, with the time inside the database driver and the queries counted apart.
+
+Django steps (setup, split, search, counting) run in a subprocess per database (`_prepare`,
+`_split`, `_search`, `_overcap`) since one process can only configure Django once.
 """
 
 from __future__ import annotations
@@ -226,7 +229,86 @@ def step_overcap() -> dict[str, Any]:
     return {"over": over, "bookings": total}
 
 
-STEPS = {"_prepare": step_prepare, "_search": step_search, "_overcap": step_overcap}
+def step_split() -> dict[str, Any]:
+    """Where one booking's time goes: the same two endpoints called in-process (no HTTP, no
+    other load), with the time spent inside the database driver measured apart."""
+    _django()
+    from django.db import connection
+    from django.test import Client
+
+    from conciergerie.core import services as core
+    from conciergerie.spaces import services
+
+    place = core.place_create(by=None, slug="decoupe", name="Découpe")
+    place.opening_hours = {}
+    place.save()
+    resource = services.resource_create(place=place, by=None, name="Poste", horizon_days=3650)
+    user = core.user_create(
+        email="concierge@decoupe.example.org",
+        password=secrets.token_urlsafe(16),
+        place=place,
+        role="concierge",
+    )
+    client = Client(
+        HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {core.token_create(user=user)}"
+    )
+    first = _base_day() + dt.timedelta(days=120)
+    sql = {"seconds": 0.0, "queries": 0}
+
+    def timed(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            sql["seconds"] += time.perf_counter() - t0
+            sql["queries"] += 1
+
+    def book(i: int) -> int:
+        start = first + i * HALF_HOUR
+        body = {"resource": str(resource.uuid), "start": start.isoformat()}
+        body["end"] = (start + HALF_HOUR).isoformat()
+        return client.post(
+            API_BOOKINGS, json.dumps(body), content_type="application/json"
+        ).status_code
+
+    def insert(_i: int) -> int:
+        return client.post("/bench/insert").status_code
+
+    commit = connection._commit  # a transaction's COMMIT is the driver's time too
+
+    def timed_commit() -> None:
+        t0 = time.perf_counter()
+        try:
+            commit()
+        finally:
+            sql["seconds"] += time.perf_counter() - t0
+
+    connection._commit = timed_commit  # type: ignore[method-assign]
+    out: dict[str, Any] = {}
+    for name, call in (("insert", insert), ("book", book)):
+        for i in range(20):  # warm-up: connection, token's last use, code paths
+            assert call(1000 + i) == 201
+        sql.update(seconds=0.0, queries=0)
+        n = 300
+        t0 = time.perf_counter()
+        with connection.execute_wrapper(timed):
+            for i in range(n):
+                assert call(i) == 201
+        total = time.perf_counter() - t0
+        out[name] = {
+            "ms": total / n * 1000,
+            "sql_ms": sql["seconds"] / n * 1000,
+            "queries": sql["queries"] / n,
+        }
+    return out
+
+
+STEPS = {
+    "_prepare": step_prepare,
+    "_search": step_search,
+    "_overcap": step_overcap,
+    "_split": step_split,
+}
 
 
 def run_step(step: str, env: dict[str, str], deadline: Deadline) -> dict[str, Any]:
@@ -406,6 +488,7 @@ def measure(db: str, args: argparse.Namespace, deadline: Deadline) -> dict[str, 
             timeout=max(10.0, deadline.end - time.monotonic()),
         )
         meta = run_step("_prepare", env, deadline)
+        split = run_step("_split", dict(env, CONCIERGERIE_BENCH="1"), deadline)
         print(f"[{db}] recherche sur {SEARCH_RESOURCES} ressources …", file=sys.stderr)
         search = run_step("_search", env, deadline)
         port = free_port()
@@ -462,6 +545,7 @@ def measure(db: str, args: argparse.Namespace, deadline: Deadline) -> dict[str, 
         "overcap": overcap,
         "search": search,
         "path": meta["path"],
+        "split": split,
     }
 
 
@@ -520,6 +604,17 @@ def report(
                 f"| {clients} | {t['book']['per_s']:.0f} | {t['insert']['per_s']:.0f} | "
                 f"{ratio:.2f} | {t['book']['other']} / {t['insert']['other']} |"
             )
+        sp = r["split"]
+        lines += [
+            "",
+            "Où passe le temps d'une réservation (les deux mêmes requêtes en processus, sans "
+            f"HTTP ni autre charge) : réservation {sp['book']['ms']:.1f} ms dont "
+            f"{sp['book']['sql_ms']:.1f} ms dans le pilote de la base (COMMIT compris) pour "
+            f"{sp['book']['queries']:.0f} requêtes SQL ; référence {sp['insert']['ms']:.1f} ms "
+            f"dont {sp['insert']['sql_ms']:.1f} ms pour {sp['insert']['queries']:.0f} requête. "
+            "Le reste est du Python : l'ORM de Django (construire chaque requête, lire chaque "
+            "ligne en objet), l'API et le jeton.",
+        ]
         c = r["contention"]
         s = r["search"]
         over = r["overcap"]["over"]
@@ -567,9 +662,14 @@ def write_section(text: str) -> None:
     path = BENCH / "RESULTS.md"
     current = path.read_text() if path.exists() else ""
     marker = "\n## Réservations\n"
+    after = ""
     if marker in current:
-        current = current[: current.index(marker)]
-    path.write_text(current.rstrip("\n") + "\n\n" + text)
+        at = current.index(marker)
+        rest = current[at + len(marker) :]
+        # Sections written after this one (by hand or by another bench) are kept.
+        after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
+        current = current[:at]
+    path.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after)
 
 
 def main(argv: list[str] | None = None) -> None:
