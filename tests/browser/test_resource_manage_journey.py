@@ -1,5 +1,7 @@
 """A concierge sets up a machine from a phone: sheet, photo, maintenance, qualification."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -55,7 +57,12 @@ def test_concierge_sets_up_a_machine(page, tmp_path):
     expect(page.get_by_text("Nettoyage des miroirs")).to_be_visible()
     assert MaintenanceEntry.objects.get().performed_by == "Camille"
 
-    page.get_by_label("Personne formée").select_option(label="Lina Membre")
+    # The picker suggests as one types (htmx fills a <datalist>); the suggestion is chosen.
+    picker = page.get_by_label("Personne formée")
+    picker.press_sequentially("lin", delay=50)
+    suggestion = page.locator(f"#{picker.get_attribute('list')} option").first
+    expect(suggestion).to_have_attribute("value", re.compile(r"^Lina Membre — "))
+    picker.fill(suggestion.get_attribute("value") or "")
     page.get_by_label("Formateur·rice").fill("Sam")
     page.get_by_role("button", name="Habiliter").click()
     expect(page.get_by_text("Habilitation enregistrée pour Lina Membre.")).to_be_visible()

@@ -49,6 +49,7 @@ EXPECTED = {
     "community:directory": ("get", M, 200),
     "community:my_profile": ("get", M, 302),
     "community:person_create": ("get", C, 200),
+    "community:person_suggest": ("get", C, 200),
     "community:person": ("get", A, 200),
     "community:person_edit": ("get", C, 200),
     "community:person_delete": ("post", C, 302),

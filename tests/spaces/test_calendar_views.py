@@ -296,7 +296,7 @@ def test_team_day_view_query_count_is_flat(client, place, room, paul, concierge)
         book(room, make_person(place=place), local(2030, 3, 12, hour), local(2030, 3, 12, hour + 1))
     with CaptureQueriesContext(connection) as many:
         body = client.get(url, params).content.decode()
-    assert len(few) == len(many) == 9, [q["sql"] for q in many.captured_queries]
+    assert len(few) == len(many) == 8, [q["sql"] for q in many.captured_queries]
     assert body.count("/lieux/etabli/reservations/") == 12  # a link to each booking
 
 

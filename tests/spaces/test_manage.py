@@ -591,7 +591,7 @@ def test_grant_errors_are_shown(team, place, laser):
     )
     body = text(response)
     assert response.status_code == 400
-    assert "Sélectionnez un choix valide" in body  # not a person of this place
+    assert "Personne introuvable dans ce lieu" in body  # not a person of this place
     assert "La fin de validité est avant la formation." in body
     assert not Qualification.objects.exists()
 

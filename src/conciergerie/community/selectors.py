@@ -552,3 +552,22 @@ def people_search(
         .order_by("last_name", "first_name", "id")
     )
     return qs, default, levels
+
+
+SUGGESTIONS = 10
+
+
+def people_suggest(*, place: Place, q: str, limit: int = SUGGESTIONS) -> list[Person]:
+    """The team's person picker: the first people of the place whose name, e-mail or any
+    other searchable field holds every word typed (one query, whatever the place's size)."""
+    words = [search_keys(w) for w in q.split()][:5]
+    if not words:
+        return []
+    cond = Q(place=place)
+    for keys in words:
+        cond &= _any_contains("search_all", keys)
+    return list(
+        Person.objects.filter(cond)
+        .only("uuid", "first_name", "last_name", "email", "place_id")
+        .order_by("last_name", "first_name", "id")[:limit]
+    )

@@ -25,6 +25,7 @@ urlpatterns = [
     path(
         P + "organisations/<uuid:uuid>/modifier/", views.organisation_form, name="organisation_edit"
     ),
+    path(G + "personnes/suggestions/", views.person_suggest, name="person_suggest"),
     path(G + "adhesions/", views.membership_list, name="memberships"),
     path(G + "adhesions/<uuid:uuid>/modifier/", views.membership_form, name="membership_edit"),
     path(G + "adhesions/<uuid:uuid>/renouveler/", views.membership_renew, name="membership_renew"),

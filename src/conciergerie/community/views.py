@@ -449,3 +449,19 @@ def vocabulary(request: HttpRequest) -> HttpResponse:
         "community/vocabulary.html",
         {"place": place, "tags": selectors.vocabulary(place=place), "form": form},
     )
+
+
+@place_view("person.manage")
+@require_http_methods(["GET"])
+def person_suggest(request: HttpRequest) -> HttpResponse:
+    """Suggestions for the team's person picker (an htmx fragment of <option>s)."""
+    from conciergerie.community.person_pick import suggestion_label
+
+    # The picker sends its own field, whatever the form calls it.
+    q = request.GET.get("q") or next((v for v in request.GET.values() if v.strip()), "")
+    people = selectors.people_suggest(place=request.place, q=q[:100])
+    return render(
+        request,
+        "community/person_suggestions.html",
+        {"people": [{"label": suggestion_label(p)} for p in people]},
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from conciergerie.community.models import Person
+from conciergerie.community.person_pick import PersonPickField
 from conciergerie.spaces.models import Resource
 from conciergerie.spaces.services import MAX_SERIES
 
@@ -81,22 +81,17 @@ class BookingForm(forms.Form):
     start = forms.TimeField(label=_("Début"), widget=TimeInput())
     end = forms.TimeField(label=_("Fin"), widget=TimeInput())
     seats = forms.IntegerField(label=_("Places"), min_value=1, initial=1)
-    person = forms.ModelChoiceField(
-        label=_("Pour qui"),
-        queryset=Person.objects.none(),
-        required=False,
-        to_field_name="uuid",
-        empty_label=_("— moi-même —"),
-    )
 
     def __init__(self, *args: Any, place: Any = None, staff: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if staff and place is not None:
-            self.fields["person"].queryset = Person.objects.filter(place=place).order_by(
-                "last_name", "first_name"
+            # A picker, not a <select> of everybody: a place may have thousands of people.
+            self.fields["person"] = PersonPickField(
+                place=place,
+                label=_("Pour qui"),
+                required=False,
+                help_text=_("Vide : pour vous. Sinon tapez un nom ou un e-mail, puis choisissez."),
             )
-        else:
-            del self.fields["person"]
 
     def interval(self, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         d = self.cleaned_data

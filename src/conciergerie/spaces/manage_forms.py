@@ -16,7 +16,8 @@ from django.core.validators import MaxValueValidator
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
-from conciergerie.community.models import Organisation, Person
+from conciergerie.community.models import Organisation
+from conciergerie.community.person_pick import PersonPickField
 from conciergerie.core.forms import DAY_LABELS
 from conciergerie.core.models import Place
 from conciergerie.core.validators import WEEKDAYS, format_day_hours, parse_day_hours
@@ -313,13 +314,6 @@ class MaintenanceForm(forms.Form):
 
 
 class QualificationForm(forms.Form):
-    person = forms.ModelChoiceField(
-        label=_("Personne formée"),
-        queryset=Person.objects.none(),
-        to_field_name="uuid",
-        empty_label=_("— choisir —"),
-        error_messages={"required": _("Choisissez la personne formée.")},
-    )
     granted_on = forms.DateField(label=_("Formé·e le"), widget=DateInput())
     valid_until = forms.DateField(
         label=_("Valable jusqu'au"),
@@ -333,9 +327,12 @@ class QualificationForm(forms.Form):
     def __init__(self, *args: Any, place: Place, today: dt.date | None = None, **kw: Any) -> None:
         kw.setdefault("prefix", "habilitation")
         super().__init__(*args, **kw)
-        self.fields["person"].queryset = Person.objects.filter(place=place).only(  # type: ignore[attr-defined]
-            "uuid", "place", "first_name", "last_name"
+        self.fields["person"] = PersonPickField(
+            place=place,
+            label=_("Personne formée"),
+            error_messages={"required": _("Choisissez la personne formée.")},
         )
+        self.order_fields(["person"])
         self.fields["granted_on"].initial = today
 
     def clean(self) -> dict[str, Any]:
