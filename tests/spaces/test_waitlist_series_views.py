@@ -240,6 +240,21 @@ def test_series_preview_lists_each_date_then_confirm_books_the_free_ones(
     assert series.rrule == "FREQ=WEEKLY;COUNT=4"
 
 
+def test_team_books_a_series_for_a_member_found_with_the_picker(
+    client, place, room, concierge, member
+):
+    login(client, concierge)
+    target = url("series", place, room.uuid)
+    data = {**series_data(count="2"), "serie-person": "Lina"}  # a name only she has
+    response = client.post(target, {**data, "action": "confirm"}, follow=True)
+    assert "2 dates réservées" in text(response.content.decode())
+    assert [b.person for b in Booking.objects.order_by("start_at")] == [member[1]] * 2
+    response = client.post(target, {**data, "serie-person": "Personne Inconnue"})
+    assert response.status_code == 400
+    assert "Personne introuvable dans ce lieu" in response.content.decode()
+    assert Booking.objects.count() == 2
+
+
 def test_series_until_before_first_day_is_400_and_writes_nothing(member_client, place, room):
     for action in ("preview", "confirm"):
         response = member_client.post(

@@ -160,6 +160,16 @@ class SeriesForm(forms.Form):
     )
     title = forms.CharField(label=_("Objet (facultatif)"), required=False, max_length=200)
 
+    def __init__(self, *args: Any, place: Any = None, staff: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if staff and place is not None:
+            self.fields["person"] = PersonPickField(
+                place=place,
+                label=_("Série pour qui"),
+                required=False,
+                help_text=_("Vide : pour vous. Sinon tapez un nom ou un e-mail, puis choisissez."),
+            )
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         d = self.cleaned_data

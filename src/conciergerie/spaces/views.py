@@ -217,7 +217,9 @@ def _resource_page(
                     initial[field] = at
             booking_form = BookingForm(place=place, staff=staff, initial=initial)
         if series_form is None:
-            series_form = SeriesForm(prefix="serie", initial={"first_date": initial_day})
+            series_form = SeriesForm(
+                prefix="serie", initial={"first_date": initial_day}, place=place, staff=staff
+            )
     may_manage = permissions.can(request.user, "resource.manage", place)
     if closure_form is None and may_manage:
         closure_form = ClosureForm(prefix="closure")
@@ -541,13 +543,13 @@ def series(request: HttpRequest, uuid: str) -> HttpResponse:
     place, level = request.place, request.level
     resource = _resource(request, uuid)
     zone = _zone(place)
-    form = SeriesForm(request.POST, prefix="serie")
+    staff = level >= Level.CONCIERGE
+    form = SeriesForm(request.POST, prefix="serie", place=place, staff=staff)
     if not form.is_valid():
         return _resource_page(request, resource, series_form=form, status=400)
     day = form.cleaned_data["first_date"]
     page = {"series_form": form, "view": "mois", "anchor": day}
-    staff = level >= Level.CONCIERGE
-    person = _own_person(request, create=not staff)
+    person = form.cleaned_data.get("person") or _own_person(request, create=not staff)
     what = {
         "resource": resource,
         "person": person,
