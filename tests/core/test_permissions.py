@@ -78,6 +78,7 @@ EXPECTED = {
     "spaces:photo_add": ("post", C, 400),  # allowed, but an empty form is refused
     "spaces:photo_delete": ("post", C, 302),
     "spaces:photo_move": ("post", C, 400),  # no direction given
+    "spaces:photo_describe": ("post", C, 302),  # an empty description is allowed
     "spaces:maintenance_add": ("post", C, 400),
     "spaces:qualification_grant": ("post", C, 400),
     "spaces:qualification_revoke": ("post", C, 302),
@@ -157,6 +158,7 @@ def world(db, settings, tmp_path):
         "spaces:photo_add": {"uuid": room.uuid},
         "spaces:photo_delete": {"uuid": room.uuid, "photo_uuid": photo.uuid},
         "spaces:photo_move": {"uuid": room.uuid, "photo_uuid": photo.uuid},
+        "spaces:photo_describe": {"uuid": room.uuid, "photo_uuid": photo.uuid},
         "spaces:maintenance_add": {"uuid": room.uuid},
         "spaces:qualification_grant": {"uuid": room.uuid},
         "spaces:qualification_revoke": {

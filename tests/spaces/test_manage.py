@@ -457,6 +457,25 @@ def test_missing_upload_is_a_form_error(team, place, room):
     assert "Choisissez une photo à envoyer." in text(response)
 
 
+def test_photo_description_can_be_changed(team, place, room, media):
+    team.post(
+        url("photo_add", place, room.uuid),
+        {"photo-image": png_upload("p.png"), "photo-alt": "Vue"},
+    )
+    photo = room.photos.get()
+    target = url("photo_describe", place, room.uuid, photo.uuid)
+    response = team.post(target, {"alt": "  La salle,   vue depuis la porte "}, follow=True)
+    photo.refresh_from_db()
+    assert photo.alt == "La salle, vue depuis la porte"
+    assert "Description de la photo enregistrée." in text(response)
+    entry = AuditEntry.objects.filter(action="resource.photo_describe").get()
+    assert entry.changes["alt"] == ["Vue", "La salle, vue depuis la porte"]
+    response = team.post(target, {"alt": "x" * 201}, follow=True)
+    assert "200 caractères au plus." in text(response)
+    photo.refresh_from_db()
+    assert photo.alt == "La salle, vue depuis la porte"
+
+
 def test_photo_is_downsized_and_loses_its_metadata(place, room, media):
     photo = services.photo_add(resource=room, by=None, image=jpeg_with_location())
     assert photo.image.name.endswith(".jpg") and "IMG_0001" not in photo.image.name

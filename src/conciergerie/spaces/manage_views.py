@@ -227,6 +227,19 @@ def photo_delete(request: PlaceRequest, uuid: str, photo_uuid: str) -> HttpRespo
 
 @place_view("resource.manage")
 @require_http_methods(["POST"])
+def photo_describe(request: PlaceRequest, uuid: str, photo_uuid: str) -> HttpResponse:
+    resource, photo = _photo(request, uuid, photo_uuid)
+    try:
+        services.photo_describe(photo=photo, by=request.user, alt=request.POST.get("alt", ""))
+    except DomainError as exc:
+        messages.error(request, " ".join(m for ms in exc.as_errors().values() for m in ms))
+    else:
+        messages.success(request, _("Description de la photo enregistrée."))
+    return redirect(_edit_url(resource, "photos"))
+
+
+@place_view("resource.manage")
+@require_http_methods(["POST"])
 def photo_move(request: PlaceRequest, uuid: str, photo_uuid: str) -> HttpResponse:
     resource, photo = _photo(request, uuid, photo_uuid)
     direction = request.POST.get("direction", "")

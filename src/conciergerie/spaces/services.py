@@ -1170,6 +1170,9 @@ def _locked(resource_id: int) -> Resource:
     return Resource.objects.select_for_update().select_related("place").get(pk=resource_id)
 
 
+ALT_MAX = 200
+
+
 @transaction.atomic
 def photo_add(*, resource: Resource, by: User | None, image: Any, alt: str = "") -> ResourcePhoto:
     """Add a photo after the others. InvalidInput if it is no image or over 5 MB."""
@@ -1218,6 +1221,27 @@ def photo_delete(*, photo: ResourcePhoto, by: User | None) -> None:
     if not ResourcePhoto.objects.filter(image=name).exists():
         storage = photo.image.storage
         transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def photo_describe(*, photo: ResourcePhoto, by: User | None, alt: str) -> ResourcePhoto:
+    """Change what a photo is said to show (read aloud to people who do not see it)."""
+    alt = " ".join(alt.split())
+    if len(alt) > ALT_MAX:
+        raise InvalidInput({"alt": [_("%(n)s caractères au plus.") % {"n": ALT_MAX}]})
+    resource = _locked(photo.resource_id)
+    photo = ResourcePhoto.objects.get(pk=photo.pk)
+    if photo.alt != alt:
+        before, photo.alt = photo.alt, alt
+        photo.save(update_fields=["alt"])
+        audit_record(
+            place=resource.place,
+            actor=by,
+            action="resource.photo_describe",
+            target=resource,
+            changes={"alt": [before, alt], "photo": [photo.image.name] * 2},
+        )
+    return photo
 
 
 @transaction.atomic

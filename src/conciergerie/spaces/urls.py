@@ -21,6 +21,11 @@ urlpatterns = [
         name="photo_delete",
     ),
     path(
+        P + "ressources/<uuid:uuid>/gerer/photos/<uuid:photo_uuid>/description/",
+        manage_views.photo_describe,
+        name="photo_describe",
+    ),
+    path(
         P + "ressources/<uuid:uuid>/gerer/photos/<uuid:photo_uuid>/deplacer/",
         manage_views.photo_move,
         name="photo_move",
