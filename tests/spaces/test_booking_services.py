@@ -391,3 +391,17 @@ def test_member_cannot_cancel_someone_elses_booking(room, member, place):
     booking = book(room, other, 10, 12, level=Level.CONCIERGE)
     with pytest.raises(PermissionDenied):
         services.booking_cancel(booking=booking, by=user, level=Level.MEMBER)
+
+
+def test_too_many_seats_is_said_in_the_right_number(room, place, member):
+    _user, person = member
+    with pytest.raises(InvalidInput) as exc:
+        book(room, person, 10, 11, seats=2)
+    assert exc.value.errors == {"seats": ["1 place au plus."]}
+    desks = services.resource_create(
+        place=place, by=None, name="Open space", kind="bureau", capacity=3, horizon_days=3650
+    )
+    with pytest.raises(InvalidInput) as exc:
+        book(desks, person, 10, 11, seats=4)
+    assert exc.value.errors == {"seats": ["3 places au plus."]}
+    assert not Booking.objects.exists()

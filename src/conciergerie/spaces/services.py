@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from conciergerie.community.models import Membership, Organisation, Person
 from conciergerie.core import capacity
@@ -281,6 +282,12 @@ def _price_for(
 # --- Capacity ------------------------------------------------------------------------------------
 
 
+def _seats_at_most(resource: Resource) -> str:
+    return ngettext("%(n)s place au plus.", "%(n)s places au plus.", resource.capacity) % {
+        "n": resource.capacity
+    }
+
+
 def _fmt(resource: Resource, at: dt.datetime) -> str:
     return f"{at.astimezone(rules.place_zone(resource)):%d/%m/%Y %H:%M}"
 
@@ -361,7 +368,7 @@ def _check_capacity(
     resource: Resource, start: dt.datetime, end: dt.datetime, seats: int, exclude: int | None = None
 ) -> None:
     if seats > resource.capacity:
-        raise InvalidInput({"seats": [_("%(n)s places au plus.") % {"n": resource.capacity}]})
+        raise InvalidInput({"seats": [_seats_at_most(resource)]})
     closure_id, holds = _occupancy(resource, start, end, exclude)
     if closure_id is not None:
         closure = Closure.objects.get(pk=closure_id)
@@ -740,7 +747,7 @@ def waitlist_join(
 def _waitlist_obstacle(resource: Resource, start: dt.datetime, end: dt.datetime, seats: int) -> str:
     """Why waiting for this slot would be pointless ("" when only a full slot stands in the way)."""
     if seats > resource.capacity:
-        return _("%(n)s places au plus.") % {"n": resource.capacity}
+        return _seats_at_most(resource)
     closure_id, holds = _occupancy(resource, start, end)
     if closure_id is not None:
         return _(
