@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "conciergerie.core",
     "conciergerie.community",
     "conciergerie.spaces",
+    "conciergerie.events",
     "conciergerie.demo",
 ]
 

@@ -1,0 +1,657 @@
+"""Writes for events and registrations. Every seat-changing write goes through the capacity
+guard (core.capacity), keyed on the event: the seats held (confirmed or offered tickets) are
+read and checked, and the new tickets written, with no other writer in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conciergerie.community.models import Membership, Person
+from conciergerie.core import capacity
+from conciergerie.core.audit import audit_record
+from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from conciergerie.core.mail import email_send_on_commit
+from conciergerie.core.models import Place, User
+from conciergerie.core.money import CENT, format_amount, parse_amount
+from conciergerie.core.permissions import Level
+from conciergerie.events.models import Event, Registration, Ticket, TicketTier
+
+GUARD_NAMESPACE = "events.event"
+TIER_FIELDS = {
+    "name",
+    "position",
+    "price",
+    "pay_what_you_can",
+    "floor",
+    "suggested",
+    "members_only",
+    "quota",
+    "price_unit",
+}
+
+
+def _clean(obj: Any, exclude: list[str]) -> None:
+    """Field validation; the check constraints are checked by the callers, per field."""
+    try:
+        obj.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
+
+
+def _fmt(event: Event, at: dt.datetime) -> str:
+    return f"{at.astimezone(event.zone()):%d/%m/%Y à %H:%M}"
+
+
+# --- Events --------------------------------------------------------------------------------------
+
+
+def event_create(
+    *, place: Place, by: User | None, tiers: list[dict[str, Any]] | None = None, **fields: Any
+) -> Event:
+    """Create an event and its tiers (one free tier "Entrée" when none is given)."""
+    event = Event(place=place, **fields)
+    _clean(event, ["place", "uuid"])
+    errors: dict[str, list[str]] = {}
+    if event.capacity < 1:
+        errors["capacity"] = [_("Au moins une place.")]
+    if event.max_per_order < 1:
+        errors["max_per_order"] = [_("Au moins une place par inscription.")]
+    if event.end_at <= event.start_at:
+        errors["end_at"] = [_("La fin doit être après le début.")]
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    if opens and closes and closes <= opens:
+        errors["registration_closes_at"] = [_("La clôture doit être après l'ouverture.")]
+    if event.resource is not None and event.resource.place_id != place.pk:
+        errors["resource"] = [_("Cette salle n'est pas dans ce lieu.")]
+    if event.is_stay and event.nights < 1:
+        errors["end_at"] = [_("Un séjour dure au moins une nuit.")]
+    built: list[TicketTier] = []
+    for i, spec in enumerate(tiers or [{"name": _("Entrée")}]):
+        unknown = set(spec) - TIER_FIELDS
+        if unknown:
+            raise InvalidInput({f"tiers.{i}": [_("Champ inconnu : %s") % ", ".join(unknown)]})
+        tier = TicketTier(event=event, **{"position": i, **spec})
+        try:
+            tier.full_clean(exclude=["event", "uuid"], validate_constraints=False)
+        except ValidationError as exc:
+            errors.update(
+                {f"tiers.{i}.{k}": [str(m) for m in v] for k, v in exc.message_dict.items()}
+            )
+            continue
+        for name in ("price", "floor", "suggested"):
+            if getattr(tier, name) < 0:
+                errors[f"tiers.{i}.{name}"] = [_("Un montant ne peut pas être négatif.")]
+        if tier.quota is not None and tier.quota < 1:
+            errors[f"tiers.{i}.quota"] = [_("Au moins une place, ou vide.")]
+        if tier.pay_what_you_can and tier.floor > tier.suggested:
+            errors[f"tiers.{i}.floor"] = [_("Le minimum ne peut dépasser le montant suggéré.")]
+        built.append(tier)
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        event.save()
+        for tier in built:
+            tier.event = event
+        TicketTier.objects.bulk_create(built)
+        audit_record(
+            place=place,
+            actor=by,
+            action="event.create",
+            target=event,
+            changes={
+                "title": [None, event.title],
+                "start": [None, event.start_at],
+                "end": [None, event.end_at],
+                "capacity": [None, event.capacity],
+                "tiers": [None, [t.name for t in built]],
+            },
+        )
+    return event
+
+
+# --- Prices --------------------------------------------------------------------------------------
+
+
+def _units(event: Event, tier: TicketTier) -> Decimal:
+    """How many price units an attendee pays: 1, or nights, or weeks (prorated) of a stay."""
+    if not event.is_stay or tier.price_unit == TicketTier.Unit.STAY:
+        return Decimal(1)
+    if tier.price_unit == TicketTier.Unit.NIGHT:
+        return Decimal(event.nights)
+    return Decimal(event.nights) / Decimal(7)
+
+
+def _scaled(value: Decimal, units: Decimal) -> Decimal:
+    return (value * units).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def tier_amount(
+    *, event: Event, tier: TicketTier, amount: Any = None, field: str = "amount"
+) -> Decimal:
+    """What one attendee pays at this tier (raises InvalidInput below a pay-what-you-can floor)."""
+    units = _units(event, tier)
+    if not tier.pay_what_you_can:
+        return _scaled(tier.price, units)
+    if amount is None or amount == "":
+        return _scaled(tier.suggested, units)
+    value = parse_amount(amount, field=field)
+    floor = _scaled(tier.floor, units)
+    if value < floor:
+        message = _("Le montant minimum est de %(floor)s.") % {"floor": format_amount(floor)}
+        raise InvalidInput({field: [message]}, message)
+    return value
+
+
+# --- Registrations -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Seat:
+    tier: TicketTier
+    name: str
+    email: str
+    amount: Decimal
+
+
+def _member_on(person: Person, day: dt.date) -> bool:
+    return Membership.objects.filter(
+        person=person, status=Membership.Status.PAID, start__lte=day, end__gte=day
+    ).exists()
+
+
+def _find_tier(tiers: list[TicketTier], ref: Any, field: str) -> TicketTier:
+    if isinstance(ref, TicketTier):
+        ref = ref.pk
+    if ref in (None, ""):
+        if len(tiers) == 1:
+            return tiers[0]
+        raise InvalidInput({field: [_("Choisissez un tarif.")]})
+    for tier in tiers:
+        if str(ref) in (str(tier.uuid), str(tier.pk)):
+            return tier
+    raise InvalidInput({field: [_("Tarif inconnu pour cet évènement.")]})
+
+
+def _email_checked(value: str, field: str) -> str:
+    value = (value or "").strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidInput({field: [_("Adresse e-mail invalide.")]}) from None
+    return value
+
+
+def _window_check(event: Event, now: dt.datetime) -> None:
+    if event.registration_opens_at and now < event.registration_opens_at:
+        raise Conflict(
+            _("Les inscriptions ne sont pas encore ouvertes (ouverture le %(at)s).")
+            % {"at": _fmt(event, event.registration_opens_at)}
+        )
+    closes = event.registration_closes_at or event.start_at
+    if now >= closes:
+        raise Conflict(_("Les inscriptions sont closes."))
+
+
+def _held(event: Event, same: Q | None = None) -> tuple[int, dict[int, int], bool]:
+    """Seats held for the event, overall and per tier, in one query; with `same` (a filter on
+    registrations), also whether such a registration is active (confirmed, offered or
+    waitlisted): the duplicate check rides on the same statement."""
+    holding = Q(registration__status__in=Registration.HOLDING)
+    qs = Ticket.objects.filter(event=event)
+    annotations: dict[str, Any] = {"n": Count("id", filter=holding)}
+    if same is not None:
+        same &= Q(registration__status__in=Registration.ACTIVE)
+        qs = qs.filter(holding | same)
+        annotations["dup"] = Count("id", filter=same)
+    else:
+        qs = qs.filter(holding)
+    rows = qs.values_list("tier_id").annotate(**annotations).order_by()
+    per_tier: dict[int, int] = {}
+    duplicate = False
+    for row in rows:
+        per_tier[row[0]] = row[1]
+        duplicate = duplicate or bool(same is not None and row[2])
+    return sum(per_tier.values()), per_tier, duplicate
+
+
+def _shortage(
+    event: Event,
+    tiers: Iterable[TicketTier],
+    wanted: dict[int, int],
+    total: int,
+    per_tier: dict[int, int],
+) -> str:
+    """Why `wanted` (seats per tier id) does not fit, or "" when it fits."""
+    if total + sum(wanted.values()) > event.capacity:
+        return _("Complet : plus de place pour cet évènement.")
+    for tier in tiers:
+        n = wanted.get(tier.pk, 0)
+        if n and tier.quota is not None and per_tier.get(tier.pk, 0) + n > tier.quota:
+            return _("Plus de place au tarif « %(tier)s ».") % {"tier": tier.name}
+    return ""
+
+
+def _contact(registration: Registration) -> str:
+    if registration.visitor_email:
+        return registration.visitor_email
+    person = registration.person
+    return person.email if person is not None else ""
+
+
+def _ticket_lines(
+    registration: Registration, tickets: Iterable[Ticket], tiers: dict[int, TicketTier]
+) -> str:
+    return "\n".join(
+        f"- {t.name} — {tiers[t.tier_id].name} — {format_amount(t.amount)}" for t in tickets
+    )
+
+
+def _notify(registration: Registration, subject: str, body: str) -> None:
+    to = _contact(registration)
+    if to:
+        email_send_on_commit(place=registration.place, to=[to], subject=subject, body=body)
+
+
+def _when(event: Event) -> str:
+    return _("%(title)s, du %(start)s au %(end)s") % {
+        "title": event.title,
+        "start": _fmt(event, event.start_at),
+        "end": _fmt(event, event.end_at),
+    }
+
+
+def registration_create(
+    *,
+    event: Event,
+    by: User | None,
+    level: Level,
+    attendees: list[dict[str, Any]],
+    person: Person | None = None,
+    visitor_name: str = "",
+    visitor_email: str = "",
+    notify: bool = True,
+) -> Registration:
+    """Register attendees: confirmed, or waitlisted when full and the event has a waitlist.
+
+    Raises InvalidInput (400), PermissionDenied (403), NotFound (404), Conflict (409, window
+    closed, already registered, full without a waitlist), Busy (503).
+    """
+    now = timezone.now()
+    staff = level >= Level.CONCIERGE
+    place = event.place
+    _window_check(event, now)
+    if event.visibility == Event.Visibility.PRIVATE and not staff:
+        raise PermissionDenied(_("Cet évènement est réservé à l'équipe du lieu."))
+    if event.visibility == Event.Visibility.MEMBERS and not staff and person is None:
+        raise PermissionDenied(_("Cet évènement est réservé aux membres du lieu."))
+    if not attendees:
+        raise InvalidInput({"attendees": [_("Indiquez au moins une personne.")]})
+    if len(attendees) > event.max_per_order:
+        raise InvalidInput(
+            {
+                "attendees": [
+                    _("%(n)s personnes au plus par inscription.") % {"n": event.max_per_order}
+                ]
+            }
+        )
+    if person is not None:
+        if person.place_id != place.pk:
+            raise NotFound(_("Personne inconnue dans ce lieu."))
+        if not staff and not (by is not None and by.pk and person.user_id == by.pk):
+            raise PermissionDenied(_("Vous ne pouvez inscrire que vous-même."))
+        email = (person.email or "").strip().lower()
+        name = visitor_name.strip() or f"{person.first_name} {person.last_name}".strip()
+    else:
+        name = visitor_name.strip()
+        errors = {} if name else {"visitor_name": [_("Indiquez votre nom.")]}
+        try:
+            email = _email_checked(visitor_email, "visitor_email")
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+            email = ""
+        if errors:
+            raise InvalidInput(errors)
+    tiers = list(event.tiers.all())
+    seats: list[_Seat] = []
+    member: bool | None = None
+    for i, spec in enumerate(attendees):
+        tier = _find_tier(tiers, spec.get("tier"), f"attendees.{i}.tier")
+        if tier.members_only and not staff:
+            if member is None:
+                member = person is not None and _member_on(
+                    person, event.start_at.astimezone(event.zone()).date()
+                )
+            if not member:
+                raise PermissionDenied(
+                    _("Le tarif « %(tier)s » est réservé aux membres à jour de leur adhésion.")
+                    % {"tier": tier.name}
+                )
+        attendee_name = (spec.get("name") or "").strip() or (name if i == 0 else "")
+        if not attendee_name:
+            raise InvalidInput({f"attendees.{i}.name": [_("Indiquez le nom de chaque personne.")]})
+        attendee_email = spec.get("email") or (email if i == 0 else "")
+        if attendee_email:
+            attendee_email = _email_checked(attendee_email, f"attendees.{i}.email")
+        amount = tier_amount(
+            event=event, tier=tier, amount=spec.get("amount"), field=f"attendees.{i}.amount"
+        )
+        seats.append(_Seat(tier, attendee_name[:200], attendee_email, amount))
+    wanted: dict[int, int] = {}
+    for seat in seats:
+        wanted[seat.tier.pk] = wanted.get(seat.tier.pk, 0) + 1
+    registration = Registration(
+        event=event,
+        place=place,
+        person=person,
+        visitor_name=name[:200],
+        visitor_email=email,
+        seats=len(seats),
+        amount_total=sum((s.amount for s in seats), Decimal("0")),
+        created_at=now,
+    )
+    same = Q(registration__visitor_email=email) if email else Q(pk__in=[])
+    if person is not None:
+        same |= Q(registration__person=person)
+    with capacity.guarded(GUARD_NAMESPACE, [event.pk]):
+        total, per_tier, duplicate = _held(event, same)
+        if duplicate:
+            raise Conflict(_("Vous êtes déjà inscrit·e à cet évènement."))
+        shortage = _shortage(event, tiers, wanted, total, per_tier)
+        if shortage and not event.waitlist_enabled:
+            raise Conflict(shortage)
+        capacity.race_window()
+        with transaction.atomic(savepoint=False):
+            if shortage:
+                registration.status = Registration.Status.WAITLISTED
+            else:
+                registration.status = Registration.Status.CONFIRMED
+                registration.confirmed_at = now
+            registration.save()
+            tickets = Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        registration=registration,
+                        event=event,
+                        tier=s.tier,
+                        name=s.name,
+                        email=s.email,
+                        amount=s.amount,
+                    )
+                    for s in seats
+                ]
+            )
+            audit_record(
+                place=place,
+                actor=by,
+                action="registration.create",
+                target=registration,
+                changes={
+                    "event": [None, event.title],
+                    "seats": [None, registration.seats],
+                    "amount": [None, registration.amount_total],
+                    "status": [None, registration.status],
+                },
+            )
+            if notify:
+                lines = _ticket_lines(registration, tickets, {t.pk: t for t in tiers})
+                if registration.status == Registration.Status.CONFIRMED:
+                    _notify(
+                        registration,
+                        _("Inscription confirmée : %(title)s") % {"title": event.title},
+                        _("Votre inscription est confirmée : %(when)s.\n\nBillets :\n%(lines)s")
+                        % {"when": _when(event), "lines": lines},
+                    )
+                else:
+                    _notify(
+                        registration,
+                        _("Liste d'attente : %(title)s") % {"title": event.title},
+                        _(
+                            "L'évènement est complet (%(when)s) : vous êtes sur la liste "
+                            "d'attente. Si une place se libère, nous vous écrirons.\n\n"
+                            "Personnes inscrites :\n%(lines)s"
+                        )
+                        % {"when": _when(event), "lines": lines},
+                    )
+    return registration
+
+
+def _may_manage(registration: Registration, by: User | None, level: Level) -> bool:
+    if level >= Level.CONCIERGE:
+        return True
+    person = registration.person
+    return bool(by is not None and by.pk and person is not None and person.user_id == by.pk)
+
+
+def _offer_freed(event: Event, *, by: User | None, now: dt.datetime) -> list[Registration]:
+    """Inside the guard: offer freed seats to the oldest waitlisted registrations that fit."""
+    waiting = list(
+        Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED)
+        .select_related("person")
+        .prefetch_related("tickets")
+        .order_by("created_at", "id")
+    )
+    if not waiting:
+        return []
+    tiers = list(event.tiers.all())
+    total, per_tier, _dup = _held(event)
+    expires = now + dt.timedelta(hours=event.offer_hours)
+    offered = []
+    for registration in waiting:
+        wanted: dict[int, int] = {}
+        for t in registration.tickets.all():
+            wanted[t.tier_id] = wanted.get(t.tier_id, 0) + 1
+        if _shortage(event, tiers, wanted, total, per_tier):
+            continue
+        total += registration.seats
+        for tier_id, n in wanted.items():
+            per_tier[tier_id] = per_tier.get(tier_id, 0) + n
+        registration.status = Registration.Status.OFFERED
+        registration.offer_expires_at = expires
+        offered.append(registration)
+    if offered:
+        Registration.objects.bulk_update(offered, ["status", "offer_expires_at"])
+        for registration in offered:
+            registration.event = event
+            registration.place = event.place
+            audit_record(
+                place=event.place,
+                actor=by,
+                action="registration.offer",
+                target=registration,
+                changes={
+                    "status": [Registration.Status.WAITLISTED, registration.status],
+                    "offer_expires_at": [None, expires],
+                },
+            )
+            _notify(
+                registration,
+                _("Une place s'est libérée : %(title)s") % {"title": event.title},
+                _(
+                    "Une place s'est libérée pour %(when)s. Confirmez votre inscription avant "
+                    "le %(until)s : passé ce délai, elle sera proposée à la personne suivante."
+                )
+                % {"when": _when(event), "until": _fmt(event, expires)},
+            )
+    return offered
+
+
+def registration_cancel(
+    *, registration: Registration, by: User | None, level: Level, reason: str = ""
+) -> Registration:
+    """Cancel; the freed seats are offered to the waitlist. Conflict past the deadline."""
+    if not _may_manage(registration, by, level):
+        raise PermissionDenied(_("Vous ne pouvez annuler que vos propres inscriptions."))
+    event = registration.event
+    now = timezone.now()
+    with capacity.guarded(GUARD_NAMESPACE, [event.pk]), transaction.atomic():
+        registration = Registration.objects.select_related("person").get(pk=registration.pk)
+        registration.event = event
+        registration.place = event.place
+        if registration.status == Registration.Status.CANCELLED:
+            raise Conflict(_("Cette inscription est déjà annulée."))
+        deadline = event.start_at - dt.timedelta(hours=event.cancel_hours)
+        if level < Level.CONCIERGE and now > deadline:
+            raise Conflict(
+                _("Trop tard pour annuler en ligne (jusqu'au %(at)s) : contactez l'équipe.")
+                % {"at": _fmt(event, deadline)}
+            )
+        before = registration.status
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = now
+        registration.offer_expires_at = None
+        registration.save(update_fields=["status", "cancelled_at", "offer_expires_at"])
+        audit_record(
+            place=registration.place,
+            actor=by,
+            action="registration.cancel",
+            target=registration,
+            changes={"status": [before, registration.status], "reason": [None, reason]},
+        )
+        _notify(
+            registration,
+            _("Inscription annulée : %(title)s") % {"title": event.title},
+            _("Votre inscription à %(when)s est annulée.") % {"when": _when(event)},
+        )
+        if before in Registration.HOLDING:
+            _offer_freed(event, by=by, now=now)
+    return registration
+
+
+def offer_accept(*, registration: Registration, by: User | None) -> Registration:
+    """Take the offered seat(s): confirmed, unless the offer has expired (Conflict)."""
+    event = registration.event
+    now = timezone.now()
+    with capacity.guarded(GUARD_NAMESPACE, [event.pk]), transaction.atomic():
+        registration = Registration.objects.select_related("person").get(pk=registration.pk)
+        registration.event = event
+        registration.place = event.place
+        if registration.status != Registration.Status.OFFERED:
+            raise Conflict(_("Aucune place ne vous est proposée pour cet évènement."))
+        expires = registration.offer_expires_at
+        if expires is not None and now >= expires:
+            raise Conflict(
+                _("L'offre a expiré le %(at)s : la place a été proposée à quelqu'un d'autre.")
+                % {"at": _fmt(event, expires)}
+            )
+        registration.status = Registration.Status.CONFIRMED
+        registration.confirmed_at = now
+        registration.offer_expires_at = None
+        registration.save(update_fields=["status", "confirmed_at", "offer_expires_at"])
+        audit_record(
+            place=registration.place,
+            actor=by,
+            action="registration.accept",
+            target=registration,
+            changes={"status": [Registration.Status.OFFERED, registration.status]},
+        )
+        _notify(
+            registration,
+            _("Inscription confirmée : %(title)s") % {"title": event.title},
+            _("Votre inscription est confirmée : %(when)s.") % {"when": _when(event)},
+        )
+    return registration
+
+
+def offers_expire(*, now: dt.datetime | None = None) -> int:
+    """Expired offers become cancelled and the next waitlisted get an offer (worker job)."""
+    now = now or timezone.now()
+    event_ids = sorted(
+        set(
+            Registration.objects.filter(
+                status=Registration.Status.OFFERED, offer_expires_at__lte=now
+            ).values_list("event_id", flat=True)
+        )
+    )
+    expired = 0
+    for event in Event.objects.filter(pk__in=event_ids).select_related("place"):
+        with capacity.guarded(GUARD_NAMESPACE, [event.pk]), transaction.atomic():
+            stale = list(
+                Registration.objects.filter(
+                    event=event, status=Registration.Status.OFFERED, offer_expires_at__lte=now
+                ).select_related("person")
+            )
+            for registration in stale:
+                registration.event = event
+                registration.place = event.place
+                registration.status = Registration.Status.CANCELLED
+                registration.cancelled_at = now
+                audit_record(
+                    place=event.place,
+                    actor=None,
+                    action="registration.offer_expired",
+                    target=registration,
+                    changes={"status": [Registration.Status.OFFERED, registration.status]},
+                )
+                _notify(
+                    registration,
+                    _("Offre expirée : %(title)s") % {"title": event.title},
+                    _("La place proposée pour %(when)s n'a pas été confirmée à temps.")
+                    % {"when": _when(event)},
+                )
+            Registration.objects.bulk_update(stale, ["status", "cancelled_at"])
+            expired += len(stale)
+            _offer_freed(event, by=None, now=now)
+    return expired
+
+
+# --- Check-in ------------------------------------------------------------------------------------
+
+
+def ticket_check_in(*, ticket: Ticket, by: User | None) -> Ticket:
+    """Mark an attendee as arrived. Conflict when not confirmed or already checked in."""
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_related("registration", "event__place").get(pk=ticket.pk)
+        if ticket.registration.status != Registration.Status.CONFIRMED:
+            raise Conflict(
+                _("Ce billet n'est pas confirmé (%(status)s).")
+                % {"status": ticket.registration.get_status_display()}
+            )
+        # A conditional update: two scans of the same QR code cannot both check in.
+        if not Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+            checked_in_at=now
+        ):
+            ticket.refresh_from_db(fields=["checked_in_at"])
+            at = ticket.checked_in_at or now
+            raise Conflict(
+                _("Déjà enregistré·e à l'arrivée le %(at)s.") % {"at": _fmt(ticket.event, at)}
+            )
+        ticket.checked_in_at = now
+        audit_record(
+            place=ticket.event.place,
+            actor=by,
+            action="ticket.check_in",
+            target=ticket,
+            changes={"checked_in_at": [None, now]},
+        )
+    return ticket
+
+
+def ticket_by_token(*, event: Event, token: str) -> Ticket:
+    ticket = Ticket.objects.filter(event=event, qr_token=token).first()
+    if ticket is None:
+        raise NotFound(_("Billet inconnu pour cet évènement."))
+    return ticket
+
+
+__all__ = [
+    "event_create",
+    "offer_accept",
+    "offers_expire",
+    "registration_cancel",
+    "registration_create",
+    "ticket_check_in",
+    "tier_amount",
+]
