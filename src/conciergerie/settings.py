@@ -112,6 +112,8 @@ PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 # Login rate limit: this many failures per e-mail or per address in the window.
 LOGIN_MAX_FAILURES = int(config.env("LOGIN_MAX_FAILURES", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(config.env("LOGIN_FAILURE_WINDOW", "900"))
+# How long a booking or registration waits for another one on the same thing (seconds).
+CAPACITY_LOCK_TIMEOUT = float(config.env("CAPACITY_LOCK_TIMEOUT", "5"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English")), ("es", _("Español"))]
