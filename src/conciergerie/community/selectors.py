@@ -571,3 +571,10 @@ def people_suggest(*, place: Place, q: str, limit: int = SUGGESTIONS) -> list[Pe
         .only("uuid", "first_name", "last_name", "email", "place_id")
         .order_by("last_name", "first_name", "id")[:limit]
     )
+
+
+def member_on(*, person: Person, day: dt.date) -> bool:
+    """Whether the person holds a paid membership covering that day."""
+    return Membership.objects.filter(
+        person=person, status=Membership.Status.PAID, start__lte=day, end__gte=day
+    ).exists()

@@ -18,7 +18,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conciergerie.community.models import Membership, Person
+from conciergerie.community.models import Person
+from conciergerie.community.selectors import member_on
 from conciergerie.core import capacity
 from conciergerie.core.audit import audit_record
 from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -47,7 +48,7 @@ def _clean(obj: Any, exclude: list[str]) -> None:
     try:
         obj.full_clean(exclude=exclude, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
+        raise InvalidInput.from_validation_error(exc) from None
 
 
 def _fmt(event: Event, at: dt.datetime) -> str:
@@ -163,12 +164,6 @@ class _Seat:
     name: str
     email: str
     amount: Decimal
-
-
-def _member_on(person: Person, day: dt.date) -> bool:
-    return Membership.objects.filter(
-        person=person, status=Membership.Status.PAID, start__lte=day, end__gte=day
-    ).exists()
 
 
 def _find_tier(tiers: list[TicketTier], ref: Any, field: str) -> TicketTier:
@@ -330,8 +325,8 @@ def registration_create(
         tier = _find_tier(tiers, spec.get("tier"), f"attendees.{i}.tier")
         if tier.members_only and not staff:
             if member is None:
-                member = person is not None and _member_on(
-                    person, event.start_at.astimezone(event.zone()).date()
+                member = person is not None and member_on(
+                    person=person, day=event.start_at.astimezone(event.zone()).date()
                 )
             if not member:
                 raise PermissionDenied(

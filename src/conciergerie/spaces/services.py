@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from conciergerie.community.models import Membership, Organisation, Person
+from conciergerie.community.models import Organisation, Person
+from conciergerie.community.selectors import member_on
 from conciergerie.core import capacity
 from conciergerie.core.audit import audit_record, diff, snapshot
 from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -68,7 +69,7 @@ def _clean(obj: Any) -> None:
     try:
         obj.full_clean(exclude=["place", "uuid"])
     except ValidationError as exc:
-        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+        raise InvalidInput.from_validation_error(exc) from None
 
 
 def _features(values: Any) -> list[str]:
@@ -232,7 +233,7 @@ def check_access(
     if resource.audience == Resource.Audience.CONCIERGES:
         raise PermissionDenied(_("Seule l'équipe du lieu réserve cette ressource : contactez-la."))
     day = start.astimezone(rules.place_zone(resource)).date()
-    if resource.requires_membership and not _member_on(person, day):
+    if resource.requires_membership and not member_on(person=person, day=day):
         raise PermissionDenied(
             _("Il faut une adhésion à jour le %(day)s pour réserver cette ressource.")
             % {"day": f"{day:%d/%m/%Y}"}
@@ -262,19 +263,13 @@ def check_access(
             )
 
 
-def _member_on(person: Person, day: dt.date) -> bool:
-    return Membership.objects.filter(
-        person=person, status=Membership.Status.PAID, start__lte=day, end__gte=day
-    ).exists()
-
-
 def _price_for(
     resource: Resource, person: Person | None, organisation: Organisation | None, day: dt.date
 ) -> Price | None:
     prices = {p.category: p for p in resource.prices.all()}
     if organisation is not None and Price.Category.PARTNER in prices:
         return prices[Price.Category.PARTNER]
-    if person is not None and _member_on(person, day):
+    if person is not None and member_on(person=person, day=day):
         return prices.get(Price.Category.MEMBER) or prices.get(Price.Category.NON_MEMBER)
     return prices.get(Price.Category.NON_MEMBER) or prices.get(Price.Category.MEMBER)
 
