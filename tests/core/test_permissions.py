@@ -9,6 +9,7 @@ from conciergerie.community import services as community
 from conciergerie.community.models import ImportBatch
 from conciergerie.core import services as core
 from conciergerie.core.permissions import Level
+from conciergerie.events import services as events
 from conciergerie.spaces import services as spaces
 from conciergerie.spaces.feeds import calendar_feed_for
 from tests.conftest import login
@@ -94,13 +95,26 @@ EXPECTED = {
     "spaces_feeds:person_ics": ("get", A, 200),  # whoever holds the token
 }
 
+# Which events URL takes which object (each name's kwargs are set in `world`).
+EVENT_URLS: set[str] = set()
+REGISTRATION_URLS: set[str] = set()
+TICKET_URLS: set[str] = set()
+
 
 def _named_routes(resolver=None, namespace=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             ns = entry.namespace or ""
-            if ns in {"core", "community", "spaces", "spaces_feeds"}:
+            if ns in {
+                "core",
+                "community",
+                "spaces",
+                "spaces_feeds",
+                "events",
+                "events_feeds",
+                "events_reports",
+            }:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
             yield f"{namespace}:{entry.name}"
@@ -150,6 +164,23 @@ def world(db, settings, tmp_path):
         notify=False,
     )
     feed = calendar_feed_for(member_person)
+    event = events.event_create(
+        place=place,
+        by=None,
+        title="Atelier soudure",
+        start_at=dt.datetime(2030, 3, 14, 18, tzinfo=dt.UTC),
+        end_at=dt.datetime(2030, 3, 14, 20, tzinfo=dt.UTC),
+        capacity=10,
+    )
+    registration = events.registration_create(
+        event=event,
+        by=users["member"],
+        level=Level.MEMBER,
+        person=member_person,
+        attendees=[{}],
+        notify=False,
+    )
+    ticket = registration.tickets.get()
     kwargs = {
         "spaces:resource": {"uuid": room.uuid},
         "spaces:book": {"uuid": room.uuid},
@@ -170,6 +201,10 @@ def world(db, settings, tmp_path):
         "spaces:waitlist_join": {"uuid": room.uuid},
         "spaces:series": {"uuid": room.uuid},
         "spaces_feeds:resource_ics": {"uuid": room.uuid},
+        # Events: `event` is public, `registration` is the member's, `ticket` its only ticket.
+        **{name: {"uuid": event.uuid} for name in EVENT_URLS},
+        **{name: {"uuid": registration.uuid} for name in REGISTRATION_URLS},
+        **{name: {"uuid": event.uuid, "token": ticket.qr_token} for name in TICKET_URLS},
         "spaces_feeds:person_ics": {"token": feed.token},
         "core:password_reset_confirm": {"uidb64": "MQ", "token": "abc-def"},
         "core:invitation_accept": {"token": invitation.raw_token},
@@ -197,7 +232,7 @@ def test_url_answers_per_role(client, world, name, role):
     method, least, ok = EXPECTED[name]
     args = dict(kwargs.get(name, {}))
     if (
-        name.startswith(("community:", "spaces"))
+        name.startswith(("community:", "spaces", "events"))
         and name != "spaces_feeds:person_ics"
         or name
         in {

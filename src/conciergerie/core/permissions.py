@@ -28,6 +28,8 @@ RULES: dict[str, Level] = {
     "place.view": Level.ANONYMOUS,
     "profile.view_public": Level.ANONYMOUS,
     "resource.view": Level.ANONYMOUS,  # active resources and their free/busy
+    "event.view": Level.ANONYMOUS,  # public events; members-only ones are filtered by selectors
+    "event.register": Level.ANONYMOUS,  # visitors register with a name and an e-mail
     # Members
     "directory.view": Level.MEMBER,
     "person.view": Level.MEMBER,
@@ -49,6 +51,7 @@ RULES: dict[str, Level] = {
     "outbox.view": Level.CONCIERGE,
     "resource.manage": Level.CONCIERGE,
     "booking.manage": Level.CONCIERGE,  # on someone's behalf, approve, check in, lend
+    "event.manage": Level.CONCIERGE,  # create and edit events, check in, reports, exports
     # Admins
     "place.edit": Level.ADMIN,
     "role.manage": Level.ADMIN,
