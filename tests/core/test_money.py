@@ -55,3 +55,14 @@ def test_parse_amount_refuses_bad_input_in_french(text, message):
 def test_format_amount():
     assert format_amount(Decimal("15")) == "15,00 €"
     assert format_amount(Decimal("1234.5")) == "1\u202f234,50 €"
+
+
+def test_format_amount_follows_the_reader_language():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert format_amount(Decimal("1234.5")) == "€1,234.50"
+    with translation.override("es"):
+        assert format_amount(Decimal("1234.5")) == "1.234,50 €"
+    with translation.override("fr"):
+        assert format_amount(Decimal("-3")) == "-3,00 €"

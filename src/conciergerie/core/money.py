@@ -60,7 +60,10 @@ def parse_amount(text: str | Decimal | int, *, field: str = "amount") -> Decimal
 
 
 def format_amount(value: Decimal) -> str:
-    """Decimal('1234.5') -> '1 234,50 €' (narrow no-break space between thousands)."""
+    """Decimal('1234.5') -> '1 234,50 €' in French, '1.234,50 €' in Spanish, '€1,234.50' in
+    English: the amount as the reader's language writes it."""
+    from django.utils.translation import get_language
+
     whole, _sep, cents = f"{value.quantize(CENT, rounding=ROUND_HALF_UP):.2f}".partition(".")
     sign = "-" if whole.startswith("-") else ""
     digits = whole.lstrip("-")
@@ -68,5 +71,8 @@ def format_amount(value: Decimal) -> str:
     while digits:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
-    joined = NARROW_NBSP.join(groups) or "0"
-    return f"{sign}{joined},{cents} €"
+    lang = (get_language() or "fr").lower()
+    if lang.startswith("en"):
+        return f"{sign}€{','.join(groups) or '0'}.{cents}"
+    thousands = "." if lang.startswith("es") else NARROW_NBSP
+    return f"{sign}{thousands.join(groups) or '0'},{cents} €"

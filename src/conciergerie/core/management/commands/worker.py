@@ -1,11 +1,36 @@
-"""Run the background task queue kept in the database (e-mails, imports, later billing)."""
+"""Run the background task queue kept in the database (e-mails, imports, later billing), and
+the clock-driven chores (expired waiting-list offers) every minute."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+CHORES_EVERY = 60.0  # seconds
+log = logging.getLogger(__name__)
+
+
+def run_chores() -> int:
+    """What must happen when time passes, not when someone acts: offers that ran out go to
+    the next person waiting. Returns how many things changed."""
+    from conciergerie.events.services import offers_expire
+
+    return offers_expire()
+
+
+def _chores_loop(stop: threading.Event) -> None:
+    while not stop.wait(CHORES_EVERY):
+        try:
+            run_chores()
+        except Exception:  # a chore failing must not stop the queue; the next round retries
+            log.exception("Échec d'une tâche périodique")
+        finally:
+            close_old_connections()
 
 
 class Command(BaseCommand):
@@ -26,6 +51,14 @@ class Command(BaseCommand):
             "--no-startup-delay",
             "--no-reload",
         ]
+        run_chores()
         if once:
             argv.append("--batch")
-        call_command("db_worker", *argv, verbosity=options.get("verbosity", 1))
+            call_command("db_worker", *argv, verbosity=options.get("verbosity", 1))
+            return
+        stop = threading.Event()
+        threading.Thread(target=_chores_loop, args=(stop,), daemon=True, name="chores").start()
+        try:
+            call_command("db_worker", *argv, verbosity=options.get("verbosity", 1))
+        finally:
+            stop.set()
