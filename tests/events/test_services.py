@@ -408,10 +408,10 @@ def test_cancel_offers_the_seat_then_accept(place, member, django_capture_on_com
     offers = OutboxMessage.objects.filter(subject__startswith="Une place s'est libérée")
     assert sorted(m.to for m in offers) == ["later@example.org", "small@example.org"]
     assert "avant le" in offers[0].body
-    small = services.offer_accept(registration=small, by=None)
+    small = services.offer_accept(registration=small, by=None, holder=True)
     assert small.status == CONFIRMED and small.offer_expires_at is None
     with pytest.raises(Conflict):
-        services.offer_accept(registration=small, by=None)
+        services.offer_accept(registration=small, by=None, holder=True)
     assert selectors.event_stats(event=event).registered == 1
 
 
@@ -441,7 +441,7 @@ def test_accepting_an_expired_offer_is_refused(place):
         offer_expires_at=timezone.now() - dt.timedelta(minutes=1)
     )
     with pytest.raises(Conflict, match="expiré"):
-        services.offer_accept(registration=second, by=None)
+        services.offer_accept(registration=second, by=None, holder=True)
     second.refresh_from_db()
     assert second.status == OFFERED
 
@@ -504,16 +504,17 @@ def test_event_stats(place, concierge, django_assert_num_queries):
 
 @pytest.mark.django_db(transaction=True)
 def test_one_attendee_registration_statement_count(place):
-    """Measured outside a test transaction, as in production (on PostgreSQL the guard adds
-    its lock_timeout and advisory-lock statements; on SQLite, BEGIN IMMEDIATE)."""
+    """Measured outside a test transaction, as in production (on PostgreSQL the guard sends
+    its lock_timeout and advisory lock with the seats-held read, as one statement; on SQLite,
+    BEGIN IMMEDIATE)."""
     event = Event.objects.select_related("place").get(pk=make_event(place).pk)
     with CaptureQueriesContext(connection) as ctx:
         visitor(event, notify=False)
     statements = [q["sql"] for q in ctx.captured_queries]
     print(f"\n{connection.vendor}: {len(statements)} statements", *statements, sep="\n  ")
     work = [s for s in statements if s.split()[0] not in ("BEGIN", "COMMIT")]
-    # tiers, (lock_timeout, advisory lock,) seats held + duplicate, 3 inserts
-    assert len(work) == {"postgresql": 7}.get(connection.vendor, 5), statements
+    # tiers, 3 inserts, then (lock_timeout + advisory lock +) seats held + duplicate
+    assert len(work) == 5, statements
 
 
 # --- backup --------------------------------------------------------------------------------------
@@ -530,3 +531,19 @@ def test_backup_saves_the_events_tables_after_what_they_point_to():
     assert order.index("events.event") < order.index("events.tickettier")
     assert order.index("events.registration") < order.index("events.ticket")
     assert order.index("events.tickettier") < order.index("events.ticket")
+
+
+def test_only_the_person_registered_or_the_team_accepts_an_offer(place):
+    event = make_event(place, capacity=1)
+    first = visitor(event, email="a@example.org")
+    second = visitor(event, email="b@example.org")
+    services.registration_cancel(registration=first, by=None, level=Level.CONCIERGE)
+    second.refresh_from_db()
+    assert second.status == Registration.Status.OFFERED
+    stranger = make_user(email="passant@example.org")
+    with pytest.raises(PermissionDenied):
+        services.offer_accept(registration=second, by=stranger, level=Level.AUTHENTICATED)
+    second.refresh_from_db()
+    assert second.status == Registration.Status.OFFERED
+    accepted = services.offer_accept(registration=second, by=None, holder=True)
+    assert accepted.status == Registration.Status.CONFIRMED

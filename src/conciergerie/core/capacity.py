@@ -18,8 +18,17 @@ read-check-write sequence atomic against every other writer on the same keys:
   while the process lock hands over to the next writer at once. Its wait is bounded by
   the same timeout.
 
+Deferred locking, `guarded(keys, deferred=True) as guard`: the caller writes its rows first,
+then within `guard.locked()` reads what holds the capacity — its own rows and every committed
+writer's — and checks; a refusal raises, which rolls its rows back. On PostgreSQL only the
+lock, the read and the COMMIT are then serialised: concurrent writers' INSERTs overlap, and
+since the lock is held until the commit is flushed, that flush is most of the wait (event
+registrations, where every writer of a popular event queues on the same key). On SQLite
+the whole transaction is serialised anyway and `locked()` adds nothing.
+
 `GUARD` can be switched off (tests and bench only) to show the race it prevents: the check
-then reads outside the write transaction, as naive code would.
+then reads outside the write transaction, as naive code would (deferred: the rows are
+committed first, then checked; a refusal leaves them in place).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -50,12 +60,75 @@ def _lock_id(namespace: str, key: int) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+class Guard:
+    """Yielded by `guarded`: with `deferred`, `locked()` takes the keys' locks."""
+
+    def __init__(self, namespace: str, keys: Iterable[int], *, pending: bool) -> None:
+        self.namespace = namespace
+        self.keys = list(keys)
+        self.pending = pending
+
+    @contextmanager
+    def locked(self, read: tuple[str, Sequence[Any]] | None = None) -> Iterator[Any]:
+        """The serialised part of a deferred guard. `read`, SQL returning one row and its
+        parameters, is run right after the locks are granted and its row yielded: on
+        PostgreSQL in the same round trip — each statement of a multi-statement query takes
+        its own snapshot, so the read sees every writer that committed before the locks
+        were granted, and the lock holder does not wait for its own process in between."""
+        yield self.lock(read)
+
+    def lock(self, read: tuple[str, Sequence[Any]] | None = None) -> Any:
+        """Take the locks if still pending; run `read` (see `locked`) and return its row."""
+        sql, params = read or ("", [])
+        if not self.pending:
+            if not read:
+                return None
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        self.pending = False
+        # One round trip: the lock timeout, the locks (unnest keeps the array's sorted
+        # order: they are taken in it), then the read. Statements are sent together only
+        # with psycopg's client-side binding (Django's default).
+        statements: list[tuple[str, list[Any]]] = [
+            ("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout() * 1000)}ms"]),
+            (
+                "SELECT count(pg_advisory_xact_lock(k))"
+                " FROM (SELECT unnest(%s::bigint[]) AS k) AS keys",
+                [sorted({_lock_id(self.namespace, k) for k in self.keys})],
+            ),
+        ]
+        if read:
+            statements.append((sql, list(params)))
+        together = not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+        if together:
+            statements = [
+                ("; ".join(q for q, _p in statements), [p for _q, ps in statements for p in ps])
+            ]
+        with connection.cursor() as cursor:
+            try:
+                for query, query_params in statements:
+                    cursor.execute(query, query_params)
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", "") == LOCK_NOT_AVAILABLE:
+                    raise _busy() from exc
+                raise
+            if not read:
+                return None
+            if together:
+                cursor.nextset()
+                cursor.nextset()
+            return cursor.fetchone()
+
+
 @contextmanager
-def guarded(namespace: str, keys: Iterable[int]) -> Iterator[None]:
-    """A write transaction in which the capacity of `keys` cannot change under the caller."""
+def guarded(namespace: str, keys: Iterable[int], *, deferred: bool = False) -> Iterator[Guard]:
+    """A write transaction in which the capacity of `keys` cannot change under the caller
+    (with `deferred`, from `guard.locked()` on: see the module's docstring)."""
     if not enabled():
-        # Naive code: read and check in autocommit, write afterwards. Tests only.
-        yield
+        # Naive code: read and check in autocommit, write afterwards (deferred: write in
+        # autocommit, then read and check). Tests only.
+        yield Guard(namespace, keys, pending=False)
         return
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         # Inside a transaction this thread already holds SQLite's write lock: no queueing.
@@ -63,30 +136,15 @@ def guarded(namespace: str, keys: Iterable[int]) -> Iterator[None]:
             raise _busy()
         try:
             with transaction.atomic():
-                yield
+                yield Guard(namespace, keys, pending=False)
         finally:
             _sqlite_writers.release()
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            locks = sorted({_lock_id(namespace, k) for k in keys})
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('lock_timeout', %s, true)",
-                    [f"{int(lock_timeout() * 1000)}ms"],
-                )
-                try:
-                    # unnest keeps the array's (sorted) order: the locks are taken in it.
-                    cursor.execute(
-                        "SELECT count(pg_advisory_xact_lock(k))"
-                        " FROM (SELECT unnest(%s::bigint[]) AS k) AS keys",
-                        [locks],
-                    )
-                except OperationalError as exc:
-                    if getattr(exc.__cause__, "sqlstate", "") == LOCK_NOT_AVAILABLE:
-                        raise _busy() from exc
-                    raise
-        yield
+        guard = Guard(namespace, keys, pending=connection.vendor == "postgresql")
+        if not deferred:
+            guard.lock()
+        yield guard
 
 
 LOCK_NOT_AVAILABLE = "55P03"

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone as tz
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,17 @@ class Event(PublicObject):
         related_name="events",
         verbose_name=_("salle du lieu"),
     )
+    # The room's booking, made through the bookings service when the event uses a room.
+    room_booking = models.OneToOneField(
+        "spaces.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="event",
+        editable=False,
+    )
+    # Events created together as a recurring series share this id.
+    series = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     address = models.CharField(_("adresse (hors du lieu)"), max_length=255, blank=True)
     online_url = models.URLField(_("lien en ligne"), blank=True)
     start_at = models.DateTimeField(_("début"))
@@ -83,6 +95,7 @@ class Event(PublicObject):
         _("annulation possible jusqu'à (heures avant)"), default=24
     )
     created_at = models.DateTimeField(default=tz.now, editable=False)
+    cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["start_at", "id"]
@@ -99,8 +112,7 @@ class Event(PublicObject):
         return self.title
 
     def get_absolute_url(self) -> str:
-        # The events pages come later; this is the path they will answer on.
-        return f"/lieux/{self.place.slug}/evenements/{self.uuid}/"
+        return reverse("events:event", args=[self.place.slug, self.uuid])
 
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.place.timezone or "Europe/Paris")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from conciergerie.core.models import Place
 from conciergerie.core.money import CENT
+from conciergerie.core.permissions import Level
 from conciergerie.events.models import Event, Registration, Ticket, TicketTier
 
 
@@ -109,3 +113,155 @@ def event_stats(*, event: Event) -> EventStats:
     if standard is not None:
         stats.standard_price = tier_amount(event=event, tier=standard)
     return stats
+
+
+# --- API reads -----------------------------------------------------------------------------------
+
+
+def visible_visibilities(level: Level) -> tuple[str, ...]:
+    """Which events a caller of this level sees: public ones; the place's members also see
+    members-only ones; the team sees private ones too."""
+    if level >= Level.CONCIERGE:
+        return tuple(Event.Visibility.values)
+    if level >= Level.MEMBER:
+        return (Event.Visibility.PUBLIC, Event.Visibility.MEMBERS)
+    return (Event.Visibility.PUBLIC,)
+
+
+def events_visible(*, place: Place, level: Level) -> QuerySet[Event]:
+    """The place's events this caller may see, with their place, room and tiers."""
+    return (
+        Event.objects.filter(place=place, visibility__in=visible_visibilities(level))
+        .select_related("place", "resource")
+        .prefetch_related("tiers")
+    )
+
+
+def event_visible(*, event: Event, level: Level) -> bool:
+    """The rule of `events_visible` for one event already in hand."""
+    return event.visibility in visible_visibilities(level)
+
+
+@dataclass(frozen=True)
+class Seats:
+    registered: int = 0  # confirmed seats
+    held: int = 0  # confirmed or offered: what counts against the capacity
+
+
+def event_seats(*, events: Iterable[Event]) -> dict[int, Seats]:
+    """Confirmed and held seats per event id, for any number of events: one query."""
+    ids = [e.pk for e in events]
+    if not ids:
+        return {}
+    rows = (
+        Ticket.objects.filter(event_id__in=ids, registration__status__in=Registration.HOLDING)
+        .values_list("event_id")
+        .annotate(
+            held=Count("id"),
+            registered=Count("id", filter=Q(registration__status=Registration.Status.CONFIRMED)),
+        )
+        .order_by()
+    )
+    return {
+        event_id: Seats(registered=registered, held=held) for event_id, held, registered in rows
+    }
+
+
+def event_registrations(*, event: Event) -> QuerySet[Registration]:
+    """An event's registrations for the team, oldest first, with their person and tickets."""
+    return (
+        Registration.objects.filter(event=event)
+        .select_related("person")
+        .prefetch_related(
+            Prefetch("tickets", queryset=Ticket.objects.select_related("tier").order_by("id"))
+        )
+        .order_by("created_at", "id")
+    )
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Listed:
+    """An event on a list or calendar, with its free seats."""
+
+    event: Event
+    registered: int
+    available: int
+
+    @property
+    def full(self) -> bool:
+        return self.available <= 0
+
+
+def events_between(
+    *, place: Place, level: Level, start: dt.datetime, end: dt.datetime, category: str = ""
+) -> list[Listed]:
+    """Visible events overlapping [start, end), oldest first, with seats: two queries."""
+    qs = events_visible(place=place, level=level).filter(start_at__lt=end, end_at__gt=start)
+    if category:
+        qs = qs.filter(category=category)
+    events = list(qs.order_by("start_at", "id"))
+    seats = event_seats(events=events)
+    out = []
+    for event in events:
+        counted = seats.get(event.pk, Seats())
+        out.append(Listed(event, counted.registered, max(event.capacity - counted.held, 0)))
+    return out
+
+
+def own_registration(*, event: Event, person: Any) -> Registration | None:
+    """The person's active registration for the event, if any."""
+    if person is None:
+        return None
+    return (
+        Registration.objects.filter(event=event, person=person, status__in=Registration.ACTIVE)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def registration_page(*, uuid: Any, place: Place) -> Registration | None:
+    """A registration with its event and tickets, for its private page."""
+    return (
+        Registration.objects.filter(uuid=uuid, place=place)
+        .select_related("event__place", "event__resource", "person")
+        .prefetch_related(
+            Prefetch("tickets", queryset=Ticket.objects.select_related("tier").order_by("id"))
+        )
+        .first()
+    )
+
+
+def person_registrations(*, place: Place, person: Any) -> QuerySet[Registration]:
+    """A member's registrations, upcoming first."""
+    return (
+        Registration.objects.filter(place=place, person=person)
+        .exclude(status=Registration.Status.CANCELLED)
+        .select_related("event__place")
+        .order_by("event__start_at")
+    )
+
+
+CHECKIN_SHOWN = 200
+
+
+def checkin_tickets(*, event: Event, query: str = "") -> list[Ticket]:
+    """Confirmed attendees for the arrival desk, by name; a search narrows by name or e-mail."""
+    qs = (
+        Ticket.objects.filter(event=event, registration__status=Registration.Status.CONFIRMED)
+        .select_related("tier")
+        .order_by("name", "id")
+    )
+    for word in query.split()[:4]:
+        qs = qs.filter(Q(name__icontains=word) | Q(email__icontains=word))
+    return list(qs[:CHECKIN_SHOWN])
+
+
+def checkin_counts(*, event: Event) -> tuple[int, int]:
+    """(arrived, expected) confirmed attendees: one query."""
+    row = Ticket.objects.filter(
+        event=event, registration__status=Registration.Status.CONFIRMED
+    ).aggregate(expected=Count("id"), arrived=Count("checked_in_at"))
+    return row["arrived"] or 0, row["expected"] or 0
