@@ -11,6 +11,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null
 fi
 
+# WeasyPrint (PDF sign-in sheets) draws text with the system's pango.
+if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0"; then
+  echo "Installing pango for the PDF exports…"
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0) >/dev/null
+fi
+
 # A real PostgreSQL server: start the local cluster if needed, create the test role.
 PG_URL=${CONCIERGERIE_TEST_PG_URL:-postgresql://conciergerie@127.0.0.1:5432/conciergerie}
 if command -v pg_lsclusters >/dev/null 2>&1; then

@@ -3,9 +3,12 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from conciergerie.community import services as community
 from conciergerie.core import services as core
+from conciergerie.core.permissions import Level
+from conciergerie.events import services as events
 from tests.conftest import login
 from tests.factories import make_membership, make_person, make_place, make_user
 
@@ -35,6 +38,22 @@ def two_places(db, django_capture_on_commit_callbacks):
         helper_b = make_person(place=b, first_name=MARK_B + "h")
         community.introduction_create(place=b, by=concierge_b, need=MARK_B, helper=helper_b)
         core.invitation_create(place=b, email="zzinvite@example.org", role="member", by=concierge_b)
+        soon = timezone.now() + dt.timedelta(days=2)
+        event_b = events.event_create(
+            place=b,
+            by=concierge_b,
+            title=MARK_B + " atelier",
+            start_at=soon,
+            end_at=soon + dt.timedelta(hours=2),
+        )
+        events.registration_create(
+            event=event_b,
+            by=None,
+            level=Level.ANONYMOUS,
+            visitor_name=MARK_B,
+            visitor_email="zzvisiteur@example.org",
+            attendees=[{}],
+        )
     return a, b, concierge_a
 
 
@@ -53,6 +72,12 @@ PAGES = [
     "/lieux/lieu-a/gestion/equipe/",
     "/lieux/lieu-a/gestion/export/personnes.csv",
     "/api/v1/people?place=lieu-a&q=soudure",
+    "/lieux/lieu-a/evenements/",
+    "/lieux/lieu-a/evenements/?vue=mois",
+    "/lieux/lieu-a/evenements.ics",
+    "/lieux/lieu-a/evenements.atom",
+    "/lieux/lieu-a/evenements/bilan/",
+    "/api/v1/events?place=lieu-a",
 ]
 
 

@@ -93,12 +93,43 @@ EXPECTED = {
     "spaces_feeds:resource_ics": ("get", A, 200),
     "spaces_feeds:person_feed_reset": ("post", M, 200),
     "spaces_feeds:person_ics": ("get", A, 200),  # whoever holds the token
+    "events:events": ("get", A, 200),
+    "events:event": ("get", A, 200),
+    "events:register": ("post", A, 400),  # allowed, but an empty form is refused
+    "events:event_create": ("get", C, 200),
+    "events:event_edit": ("get", C, 200),
+    "events:event_cancel": ("post", C, 302),
+    "events:checkin": ("get", C, 200),
+    "events:checkin_ticket": ("post", C, 302),
+    "events:my_registrations": ("get", M, 200),
+    "events:registration": ("get", A, 200),  # whoever holds the link
+    "events:registration_action": ("post", A, 400),  # no action given
+    "events_feeds:events_ics": ("get", A, 200),
+    "events_feeds:events_atom": ("get", A, 200),
+    "events_feeds:event_ics": ("get", A, 200),  # the test event is public
+    "events_feeds:ticket": ("get", A, 200),  # whoever holds the token
+    "events_feeds:ticket_qr": ("get", A, 200),
+    "events_reports:event_report": ("get", C, 200),
+    "events_reports:period_report": ("get", C, 200),
+    "events_reports:attendance_csv": ("get", C, 200),
+    "events_reports:signin_sheet": ("get", C, 200),
 }
 
 # Which events URL takes which object (each name's kwargs are set in `world`).
-EVENT_URLS: set[str] = set()
-REGISTRATION_URLS: set[str] = set()
-TICKET_URLS: set[str] = set()
+EVENT_URLS: set[str] = {
+    "events:event",
+    "events:register",
+    "events:event_edit",
+    "events:event_cancel",
+    "events:checkin",
+    "events:checkin_ticket",
+    "events_feeds:event_ics",
+    "events_reports:event_report",
+    "events_reports:attendance_csv",
+    "events_reports:signin_sheet",
+}
+REGISTRATION_URLS: set[str] = {"events:registration", "events:registration_action"}
+TICKET_URLS: set[str] = {"events_feeds:ticket", "events_feeds:ticket_qr"}
 
 
 def _named_routes(resolver=None, namespace=""):

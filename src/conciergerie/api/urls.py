@@ -13,6 +13,7 @@ from conciergerie.api.auth import api_caller
 from conciergerie.community.api import router as community_router
 from conciergerie.core.api import router as core_router
 from conciergerie.core.errors import DomainError
+from conciergerie.events.api import router as events_router
 from conciergerie.spaces.api import router as spaces_router
 
 
@@ -99,3 +100,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/", community_router)
 api.add_router("/", spaces_router)
+api.add_router("/", events_router)
