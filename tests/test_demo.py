@@ -137,3 +137,22 @@ def test_demo_spaces_resources_and_bookings(demo):
     assert Resource.objects.filter(place=second).exists()
     assert not Booking.objects.filter(place=second, resource__place=main).exists()
     assert not Booking.objects.filter(place=main, person__place=second).exists()
+
+
+def test_the_demo_has_a_month_of_events_and_a_co_living_stay(demo):
+    from conciergerie.events import selectors as events
+    from conciergerie.events.models import Event
+
+    main, _second = demo
+    assert Event.objects.filter(place=main).count() >= 15
+    stay = Event.objects.get(place=main, category=Event.Category.STAY)
+    assert stay.nights == 4
+    names = [t.name for t in stay.tiers.all()]
+    assert names[:3] == ["solidaire", "standard", "soutien"]
+    assert stay.tiers.filter(pay_what_you_can=True).exists()
+    # Past events have people who came: the reports have figures.
+    past = Event.objects.filter(place=main, end_at__lt=timezone.now())
+    assert past.exists()
+    stats = events.event_stats(event=past.first())
+    assert stats.registered > 0 and stats.checked_in > 0
+    assert 0 < stats.occupancy <= 1

@@ -1057,6 +1057,9 @@ def existing_demo_slug() -> str | None:
 def load_demo(*, progress: bool = True) -> dict[str, Any]:
     """Create both demo places in one transaction: all of it, or nothing."""
     with transaction.atomic():
-        from conciergerie.demo import spaces_data  # noqa: PLC0415 (it imports this module)
+        # Both import this module.
+        from conciergerie.demo import events_data, spaces_data  # noqa: PLC0415
 
-        return spaces_data.load(_Loader(progress=progress).run())
+        result = spaces_data.load(_Loader(progress=progress).run())
+        result["events"] = events_data.load()
+        return result
