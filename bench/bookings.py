@@ -30,34 +30,31 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
-import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (  # noqa: E402 - bench/run.py, the existing bench's helpers
+from run import (  # noqa: E402 - bench/run.py, the benches' shared helpers
+    Conn,
     Deadline,
-    free_port,
+    bench_server,
+    django_setup,
+    fresh_database,
     machine,
     percentile,
-    stop_server,
-    wait_ready,
+    sql_timer,
+    write_section,
 )
+from run import run_step as run_script_step  # noqa: E402
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-OUT = BENCH / "out"
 CONCURRENCY = [1, 8, 64]
 CLIENTS = max(CONCURRENCY)
 THREADS = 64
@@ -68,7 +65,6 @@ SEARCH_RUNS = 100
 CONTENTION_REQUESTS = 15  # per client
 HALF_HOUR = dt.timedelta(minutes=30)
 API_BOOKINGS = "/api/v1/bookings"
-DEFAULT_PG = "postgresql://conciergerie@127.0.0.1:5432/conciergerie"
 FEATURES = ["vidéoprojecteur", "écran", "tableau blanc", "visio", "cuisine", "accessible"]
 KINDS = ["salle", "bureau", "machine", "materiel"]
 
@@ -76,11 +72,7 @@ KINDS = ["salle", "bureau", "machine", "materiel"]
 # --- Django steps, run in a subprocess ------------------------------------------------------------
 
 
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conciergerie.settings")
-    import django
-
-    django.setup()
+_django = django_setup
 
 
 def _base_day() -> dt.datetime:
@@ -233,7 +225,6 @@ def step_split() -> dict[str, Any]:
     """Where one booking's time goes: the same two endpoints called in-process (no HTTP, no
     other load), with the time spent inside the database driver measured apart."""
     _django()
-    from django.db import connection
     from django.test import Client
 
     from conciergerie.core import services as core
@@ -253,15 +244,6 @@ def step_split() -> dict[str, Any]:
         HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {core.token_create(user=user)}"
     )
     first = _base_day() + dt.timedelta(days=120)
-    sql = {"seconds": 0.0, "queries": 0}
-
-    def timed(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return execute(query, params, many, context)
-        finally:
-            sql["seconds"] += time.perf_counter() - t0
-            sql["queries"] += 1
 
     def book(i: int) -> int:
         start = first + i * HALF_HOUR
@@ -274,24 +256,13 @@ def step_split() -> dict[str, Any]:
     def insert(_i: int) -> int:
         return client.post("/bench/insert").status_code
 
-    commit = connection._commit  # a transaction's COMMIT is the driver's time too
-
-    def timed_commit() -> None:
-        t0 = time.perf_counter()
-        try:
-            commit()
-        finally:
-            sql["seconds"] += time.perf_counter() - t0
-
-    connection._commit = timed_commit  # type: ignore[method-assign]
     out: dict[str, Any] = {}
     for name, call in (("insert", insert), ("book", book)):
         for i in range(20):  # warm-up: connection, token's last use, code paths
             assert call(1000 + i) == 201
-        sql.update(seconds=0.0, queries=0)
         n = 300
         t0 = time.perf_counter()
-        with connection.execute_wrapper(timed):
+        with sql_timer() as sql:
             for i in range(n):
                 assert call(i) == 201
         total = time.perf_counter() - t0
@@ -312,41 +283,10 @@ STEPS = {
 
 
 def run_step(step: str, env: dict[str, str], deadline: Deadline) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, step],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=max(10.0, deadline.end - time.monotonic()),
-    )
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return run_script_step(__file__, step, env, deadline)
 
 
 # --- HTTP load -----------------------------------------------------------------------------------
-
-
-class Conn:
-    def __init__(self, port: int, token: str) -> None:
-        self.port = port
-        self.token = token
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def post(self, path: str, body: dict[str, Any]) -> int:
-        data = json.dumps(body)
-        headers = {"Content-Type": "application/json"}
-        if self.token and path.startswith("/api/"):
-            headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            self.conn.request("POST", path, body=data, headers=headers)
-            response = self.conn.getresponse()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.conn.request("POST", path, body=data, headers=headers)
-            response = self.conn.getresponse()
-        response.read()
-        return response.status
 
 
 class Load:
@@ -440,72 +380,17 @@ class Load:
 # --- One database --------------------------------------------------------------------------------
 
 
-def pg_server() -> str:
-    return os.environ.get("CONCIERGERIE_TEST_PG_URL") or DEFAULT_PG
-
-
-def pg_create() -> tuple[str, str] | None:
-    """A fresh database on the PostgreSQL server: (its URL, its name), or None if unreachable."""
-    try:
-        import psycopg
-
-        name = f"conciergerie_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(pg_server(), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - reported, the SQLite part still runs
-        print(f"PostgreSQL indisponible : {exc}", file=sys.stderr)
-        return None
-    url = urllib.parse.urlsplit(pg_server())._replace(path=f"/{name}")
-    return urllib.parse.urlunsplit(url), name
-
-
-def pg_drop(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pg_server(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-
-
 def measure(db: str, args: argparse.Namespace, deadline: Deadline) -> dict[str, Any]:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    data_dir = OUT / f"{stamp}-bookings-{db}"
-    data_dir.mkdir(parents=True)
-    env = dict(os.environ)
-    env.pop("CONCIERGERIE_DATABASE_URL", None)
-    env.update(CONCIERGERIE_DATA_DIR=str(data_dir), CONCIERGERIE_DEBUG="0")
-    pg_name = None
-    if db == "postgresql":
-        created = pg_create()
-        if created is None:
+    with fresh_database(db, "bookings", deadline) as fresh:
+        if fresh is None:
             return {"db": db, "skipped": True}
-        env["CONCIERGERIE_DATABASE_URL"], pg_name = created
-    try:
-        print(f"[{db}] migrations dans {data_dir.relative_to(ROOT)} …", file=sys.stderr)
-        subprocess.run(
-            [sys.executable, "-m", "conciergerie.cli", "migrate", "-v0"],
-            env=env,
-            check=True,
-            timeout=max(10.0, deadline.end - time.monotonic()),
-        )
+        env, data_dir = fresh
         meta = run_step("_prepare", env, deadline)
         split = run_step("_split", dict(env, CONCIERGERIE_BENCH="1"), deadline)
         print(f"[{db}] recherche sur {SEARCH_RESOURCES} ressources …", file=sys.stderr)
         search = run_step("_search", env, deadline)
-        port = free_port()
-        server_env = dict(
-            env, CONCIERGERIE_BENCH="1", CONCIERGERIE_BASE_URL=f"http://127.0.0.1:{port}"
-        )
-        with (data_dir / "serve.log").open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "conciergerie.cli", "serve", "--port", str(port)]
-                + ["--threads", str(THREADS)],
-                env=server_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_ready(proc, port, deadline)
-            load = Load(port, meta)
+        with bench_server(env, data_dir, THREADS, deadline) as server:
+            load = Load(server.port, meta)
             load.timed("/bench/insert", 8, 0.5)  # warm-up: connections, code paths
             load.timed(meta["path"], 8, 0.5)
             throughput = {}
@@ -531,12 +416,7 @@ def measure(db: str, args: argparse.Namespace, deadline: Deadline) -> dict[str, 
             deadline.check("contention")
             print(f"[{db}] contention …", file=sys.stderr)
             contention = load.contention()
-        finally:
-            stop_server(proc)
         overcap = run_step("_overcap", env, deadline)
-    finally:
-        if pg_name:
-            pg_drop(pg_name)
     return {
         "db": db,
         "skipped": False,
@@ -658,20 +538,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    path = BENCH / "RESULTS.md"
-    current = path.read_text() if path.exists() else ""
-    marker = "\n## Réservations\n"
-    after = ""
-    if marker in current:
-        at = current.index(marker)
-        rest = current[at + len(marker) :]
-        # Sections written after this one (by hand or by another bench) are kept.
-        after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
-        current = current[:at]
-    path.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after)
-
-
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in STEPS:
@@ -691,7 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(results, info, args, time.monotonic() - started)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("Réservations", text)
 
 
 if __name__ == "__main__":

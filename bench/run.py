@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import signal
 import socket
 import sqlite3
@@ -31,8 +32,10 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -40,6 +43,7 @@ OUT = BENCH / "out"
 P95_GOAL_MS = 150.0
 RSS_GOAL_MB = 150.0
 GOAL_SIZE = 10_000
+DEFAULT_PG = "postgresql://conciergerie@127.0.0.1:5432/conciergerie"
 IDLE_SECONDS = 3.0
 PAGES = ["healthz", "directory", "search", "skill", "person"]
 LABELS = {
@@ -254,6 +258,200 @@ def machine() -> dict[str, str]:
         "system": f"{platform.system()} {platform.release()}",
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+# --- Shared by bench/bookings.py and bench/events.py --------------------------------------------
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conciergerie.settings")
+    import django
+
+    django.setup()
+
+
+def run_step(script: str, step: str, env: dict[str, str], deadline: Deadline) -> dict[str, Any]:
+    """Run `script step` (a Django step: one process can configure Django only once) and
+    return the JSON object it prints last."""
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, script, step],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=max(10.0, deadline.end - time.monotonic()),
+    )
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        done.check_returncode()
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@contextmanager
+def sql_timer() -> Iterator[dict[str, float]]:
+    """Time spent inside the database driver (COMMIT included) and statements run, while open."""
+    from django.db import connection
+
+    sql = {"seconds": 0.0, "queries": 0}
+
+    def timed(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            sql["seconds"] += time.perf_counter() - t0
+            sql["queries"] += 1
+
+    commit = connection._commit  # a transaction's COMMIT is the driver's time too
+
+    def timed_commit() -> None:
+        t0 = time.perf_counter()
+        try:
+            commit()
+        finally:
+            sql["seconds"] += time.perf_counter() - t0
+
+    connection._commit = timed_commit  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(timed):
+            yield sql
+    finally:
+        connection._commit = commit  # type: ignore[method-assign]
+
+
+def pg_server() -> str:
+    return os.environ.get("CONCIERGERIE_TEST_PG_URL") or DEFAULT_PG
+
+
+def pg_create() -> tuple[str, str] | None:
+    """A fresh database on the PostgreSQL server: (its URL, its name), or None if unreachable."""
+    try:
+        import psycopg
+
+        name = f"conciergerie_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(pg_server(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - reported, the SQLite part still runs
+        print(f"PostgreSQL indisponible : {exc}", file=sys.stderr)
+        return None
+    url = urllib.parse.urlsplit(pg_server())._replace(path=f"/{name}")
+    return urllib.parse.urlunsplit(url), name
+
+
+def pg_drop(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_server(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@contextmanager
+def fresh_database(
+    db: str, label: str, deadline: Deadline
+) -> Iterator[tuple[dict[str, str], Path] | None]:
+    """A new data directory under bench/out/ (and for PostgreSQL a new database, dropped at
+    the end), migrated: (the environment to run steps and servers on it, the directory), or
+    None when the PostgreSQL server cannot be reached."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    data_dir = OUT / f"{stamp}-{label}-{db}"
+    data_dir.mkdir(parents=True)
+    env = dict(os.environ)
+    env.pop("CONCIERGERIE_DATABASE_URL", None)
+    env.update(CONCIERGERIE_DATA_DIR=str(data_dir), CONCIERGERIE_DEBUG="0")
+    pg_name = None
+    if db == "postgresql":
+        created = pg_create()
+        if created is None:
+            yield None
+            return
+        env["CONCIERGERIE_DATABASE_URL"], pg_name = created
+    try:
+        print(f"[{db}] migrations dans {data_dir.relative_to(ROOT)} …", file=sys.stderr)
+        subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "-m", "conciergerie.cli", "migrate", "-v0"],
+            env=env,
+            check=True,
+            timeout=max(10.0, deadline.end - time.monotonic()),
+        )
+        yield env, data_dir
+    finally:
+        if pg_name:
+            pg_drop(pg_name)
+
+
+class Server(NamedTuple):
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def bench_server(
+    env: dict[str, str], data_dir: Path, threads: int, deadline: Deadline, log: str = "serve.log"
+) -> Iterator[Server]:
+    """One `conciergerie serve` with the /bench/ endpoints on a free port, ready; stopped after."""
+    port = free_port()
+    server_env = dict(env, CONCIERGERIE_BENCH="1", CONCIERGERIE_BASE_URL=f"http://127.0.0.1:{port}")
+    with (data_dir / log).open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "conciergerie.cli", "serve", "--port", str(port)]
+            + ["--threads", str(threads)],
+            env=server_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(proc, port, deadline)
+        yield Server(port, proc.pid)
+    finally:
+        stop_server(proc)
+
+
+class Conn:
+    """One keep-alive connection posting JSON; `elapsed` is the last request's seconds."""
+
+    def __init__(self, port: int, token: str = "") -> None:
+        self.port = port
+        self.token = token
+        self.elapsed = 0.0
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def post(self, path: str, body: dict[str, Any]) -> int:
+        data = json.dumps(body)
+        headers = {"Content-Type": "application/json"}
+        if self.token and path.startswith("/api/"):
+            headers["Authorization"] = f"Bearer {self.token}"
+        started = time.perf_counter()
+        try:
+            self.conn.request("POST", path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            started = time.perf_counter()
+            self.conn.request("POST", path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        response.read()
+        self.elapsed = time.perf_counter() - started
+        return response.status
+
+
+def write_section(heading: str, text: str) -> None:
+    """Replace (or append) the `## heading` section of RESULTS.md, keeping the others."""
+    path = BENCH / "RESULTS.md"
+    current = path.read_text() if path.exists() else ""
+    marker = f"\n## {heading}\n"
+    after = ""
+    if marker in current:
+        at = current.index(marker)
+        rest = current[at + len(marker) :]
+        # Sections written after this one (by hand or by another bench) are kept.
+        after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
+        current = current[:at]
+    path.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after)
 
 
 def report(results: list[dict[str, Any]], info: dict[str, str], elapsed: float) -> str:
