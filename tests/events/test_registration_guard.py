@@ -11,7 +11,7 @@ from conciergerie.core.errors import Conflict
 from conciergerie.core.models import AuditEntry
 from conciergerie.core.permissions import Level
 from conciergerie.events import services
-from conciergerie.events.models import Registration, Ticket
+from conciergerie.events.models import Event, Registration, Ticket
 from tests.events.conftest import make_event, visitor
 
 QUOTA_TIERS = [
@@ -76,3 +76,39 @@ def test_seats_of_other_events_and_cancelled_orders_do_not_count(place):
     visitor(event, email="d@example.org", attendees=[{"tier": std}])  # the third seat
     with pytest.raises(Conflict, match="Complet"):
         visitor(event, email="e@example.org", attendees=[{"tier": std}])
+
+
+# The service is handed an event read before the lock (a page, an API call): a concierge may
+# have changed it meanwhile. What counts is the event as it is under the lock.
+
+
+def test_a_capacity_lowered_meanwhile_is_respected(place):
+    event = make_event(place, capacity=3, waitlist_enabled=False)
+    visitor(event, email="a@example.org")
+    stale = Event.objects.select_related("place").get(pk=event.pk)
+    services.event_update(event=event, by=None, notify=False, capacity=1)
+    with pytest.raises(Conflict, match="Complet"):
+        visitor(stale, email="b@example.org")
+    assert Registration.objects.count() == 1
+
+
+def test_a_cancelled_event_takes_no_more_registrations(place):
+    event = make_event(place)
+    stale = Event.objects.select_related("place").get(pk=event.pk)
+    services.event_cancel(event=event, by=None)
+    with pytest.raises(Conflict, match="annulé"):
+        visitor(stale, email="b@example.org")
+    assert not Registration.objects.exists() and not Ticket.objects.exists()
+
+
+def test_a_quota_lowered_meanwhile_is_respected(place):
+    event = make_event(place, tiers=QUOTA_TIERS, capacity=10, waitlist_enabled=False)
+    sol = event.tiers.get(name="solidaire")
+    visitor(event, email="a@example.org", attendees=[{"tier": sol.pk}])
+    # Read with its tiers, as the event page does: the service then sees the old quota.
+    stale = Event.objects.select_related("place").prefetch_related("tiers").get(pk=event.pk)
+    tiers = [{**QUOTA_TIERS[0], "quota": 1}, QUOTA_TIERS[1]]
+    services.event_tiers_save(event=event, by=None, tiers=tiers)
+    assert [t.quota for t in stale.tiers.all()] == [2, None]
+    with pytest.raises(Conflict, match="solidaire"):
+        visitor(stale, email="b@example.org", attendees=[{"tier": sol.pk}])

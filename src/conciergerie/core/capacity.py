@@ -19,12 +19,13 @@ read-check-write sequence atomic against every other writer on the same keys:
   the same timeout.
 
 Deferred locking, `guarded(keys, deferred=True) as guard`: the caller writes its rows first,
-then within `guard.locked()` reads what holds the capacity — its own rows and every committed
-writer's — and checks; a refusal raises, which rolls its rows back. On PostgreSQL only the
-lock, the read and the COMMIT are then serialised: concurrent writers' INSERTs overlap, and
-since the lock is held until the commit is flushed, that flush is most of the wait (event
-registrations, where every writer of a popular event queues on the same key). On SQLite
-the whole transaction is serialised anyway and `locked()` adds nothing.
+then within `guard.locked(read)` reads what holds the capacity (every committed writer's rows,
+and its own) and checks; a refusal raises, which rolls its rows back. On PostgreSQL only the
+lock, the read (sent with the lock, in one round trip) and the COMMIT are then serialised —
+the lock is held until the commit is flushed to disk, about 2 ms on the bench machine —
+while concurrent writers' INSERTs overlap: event registrations, where every writer of a
+popular event queues on the same key (bench/events.py). On SQLite the whole transaction is
+serialised anyway and `locked()` adds nothing.
 
 `GUARD` can be switched off (tests and bench only) to show the race it prevents: the check
 then reads outside the write transaction, as naive code would (deferred: the rows are
