@@ -45,10 +45,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (  # noqa: E402 - bench/run.py, the benches' shared helpers
     Conn,
     Deadline,
+    bench_args,
     bench_server,
     django_setup,
     fresh_database,
     machine,
+    objectives,
     percentile,
     sql_timer,
     write_section,
@@ -523,33 +525,14 @@ def report(
             f"- {name}, 0 instant au-delà de la capacité après contention : {over} — "
             + ("**atteint**." if over == 0 else "**non atteint**."),
         ]
-    lines += [
-        "### Objectifs",
-        "",
-        *goals,
-        "",
-        "Reproduire :",
-        "",
-        "```",
-        "python bench/bookings.py --timeout 600",
-        "```",
-        "",
-    ]
+    lines += objectives(goals, "python bench/bookings.py --timeout 600")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in STEPS:
-        print(json.dumps(STEPS[argv[0]](), default=str))
+    args = bench_args(argv, __doc__, STEPS, timeout=600)
+    if args is None:
         return
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="durée d'une manche")
-    parser.add_argument("--rounds", type=int, default=3, help="manches par niveau")
-    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--timeout", type=float, default=600, help="secondes, en tout")
-    parser.add_argument("--no-write", action="store_true", help="ne pas écrire RESULTS.md")
-    args = parser.parse_args(argv)
     deadline = Deadline(args.timeout)
     started = time.monotonic()
     info = machine()

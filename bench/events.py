@@ -1,12 +1,14 @@
 """Event registration throughput and overselling under contention, on SQLite and PostgreSQL;
 appends (or replaces) the « ## Inscriptions aux évènements » section of bench/RESULTS.md.
 
-    python bench/events.py [--seconds 2] [--rounds 3] [--timeout 900] [--no-write]
+    python bench/events.py [--runs 2] [--seconds 2] [--rounds 3] [--timeout 1800] [--no-write]
 
-Per database: a fresh data directory under bench/out/ (and, for PostgreSQL, a fresh database
-`conciergerie_bench_<random>`, dropped at the end), migrated, with one place and its events;
-then one `conciergerie serve --threads 64` process with CONCIERGERIE_BENCH=1 (the machinery
-is bench/run.py's, shared with bench/bookings.py).
+`--runs` complete measurements one after the other (databases alternating), all reported:
+the machine is shared and noisy. Per run and database: a fresh data directory under
+bench/out/ (and, for PostgreSQL, a fresh database `conciergerie_bench_<random>`, dropped at
+the end), migrated, with one place and its events; then one `conciergerie serve --threads 64`
+process with CONCIERGERIE_BENCH=1 (the machinery is bench/run.py's, shared with
+bench/bookings.py).
 
 - Throughput: one event of 1,000,000 seats (nothing is refused: this measures the cost of a
   registration, not the capacity rule), three tiers. For 1, 8 and 64 concurrent clients
@@ -15,15 +17,17 @@ is bench/run.py's, shared with bench/bookings.py).
   `registration_create` as an anonymous visitor (one attendee, a unique e-mail each, the
   "standard" tier, no e-mail sent), i.e. window, tier and amount, duplicate check, capacity
   guard, tickets, audit. Only confirmed registrations (201) count; p50 / p95 latency seen by
-  the clients.
+  the clients; the server process's CPU time per request (/proc). Then the same 64 clients
+  spread over two server processes: what the lock allows once one process is not the limit.
 - Oversell: events of 50 seats without a waitlist. (a) 64 clients at once, one seat each;
   (b) 64 clients × 2 orders of 2 attendees on a sliding scale whose "solidaire" tier has a
   quota of 10. Afterwards the database is read: seats confirmed per event and per tier, and
   registrations whose tickets do not match their seats (half-written).
 - Split: in-process (Django's test client, no HTTP, no other load), 300 calls each of the
-  baseline endpoint, the registration endpoint and `registration_create` alone, with the
-  time inside the database driver and the statements counted apart; the statements of one
-  registration; and the service on an event already holding 20,000 seats.
+  baseline endpoint, the registration endpoint, `registration_create` alone and the event
+  load the endpoint does, with CPU time, the time inside the database driver and the
+  statements counted; the statements of one registration; and, on an event already holding
+  20,000 seats, the service and the read made under the lock against `_held`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import statistics
 import sys
 import threading
@@ -44,10 +49,12 @@ from run import (  # noqa: E402 - bench/run.py, the benches' shared helpers
     Conn,
     Deadline,
     Server,
+    bench_args,
     bench_server,
     django_setup,
     fresh_database,
     machine,
+    objectives,
     percentile,
     run_step,
     sql_timer,
@@ -271,7 +278,8 @@ def _short(sql: str) -> str:
         elif "pg_advisory_xact_lock" in part:
             parts.append("pg_advisory_xact_lock")
         elif part.startswith("SELECT") and " FROM " in part:
-            parts.append("SELECT … FROM " + part.split(" FROM ", 1)[1].split()[0].strip('"'))
+            tables = dict.fromkeys(re.findall(r'(?:FROM|JOIN) \(?"?(\w+)"?', part))
+            parts.append("SELECT … FROM " + ", ".join(t for t in tables if t != "SELECT"))
         elif part.startswith("INSERT INTO"):
             parts.append(" ".join(part.split()[:3]).replace('"', ""))
         else:
@@ -463,13 +471,42 @@ def _codes(counts: dict[Any, int]) -> str:
     return ", ".join(f"{n} × {code}" for code, n in sorted(counts.items(), key=str))
 
 
-def _rate_row(label: str, t: dict[str, dict[str, Any]]) -> str:
+def _rate_row(run: int, label: str, t: dict[str, dict[str, Any]]) -> str:
     reg, ins = t["register"], t["insert"]
     return (
-        f"| {label} | {reg['per_s']:.0f} | {ins['per_s']:.0f} | "
+        f"| {run} | {label} | {reg['per_s']:.0f} | {ins['per_s']:.0f} | "
         f"{reg['per_s'] / ins['per_s']:.2f} | {reg['p50']:.0f} / {reg['p95']:.0f} | "
         f"{ins['p50']:.0f} / {ins['p95']:.0f} | {reg['cpu_ms']:.1f} / {ins['cpu_ms']:.1f} | "
         f"{reg['cpu_share'] * 100:.0f} % | {reg['other']} / {ins['other']} |"
+    )
+
+
+def _split_text(sp: dict[str, Any]) -> str:
+    e, s, i, ev = sp["endpoint"], sp["service"], sp["insert"], sp["load_event"]
+    f, rd, hd = sp["service_full"], sp["read_full"], sp["held_full"]
+    return (
+        f"point d'accès `/bench/register` {e['ms']:.2f} ms dont {e['cpu_ms']:.2f} ms de CPU "
+        f"et {e['sql_ms']:.2f} ms dans le pilote de la base pour {e['queries']:.0f} requêtes "
+        f"SQL ; le service seul (évènement déjà chargé) {s['ms']:.2f} ms dont "
+        f"{s['cpu_ms']:.2f} ms de CPU ; relire l'évènement et son lieu, ce que fait le point "
+        f"d'accès à chaque requête, {ev['ms']:.2f} ms dont {ev['cpu_ms']:.2f} ms de CPU ; "
+        f"référence {i['ms']:.2f} ms dont {i['cpu_ms']:.2f} ms de CPU et {i['sql_ms']:.2f} ms "
+        f"de base. Sur un évènement qui tient déjà {_n(FILLED)} places : le service "
+        f"{f['ms']:.2f} ms dont {f['sql_ms']:.2f} ms de base, la lecture faite sous le verrou "
+        f"{rd['ms']:.2f} ms (le décompte par billets `_held`, qu'elle remplace : "
+        f"{hd['ms']:.2f} ms)."
+    )
+
+
+def _reading(t64: dict[str, Any], two: dict[str, Any]) -> str:
+    reg = t64["register"]
+    ceiling = 1000 / reg["cpu_ms"] if reg["cpu_ms"] else 0.0
+    return (
+        f"à 64 clients, le processus `serve` a utilisé {reg['cpu_share'] * 100:.0f} % d'un cœur, "
+        f"{reg['cpu_ms']:.1f} ms de CPU par inscription : {ceiling:.0f} inscriptions/s pour un "
+        "cœur occupé à plein, ce qu'un processus Python ne dépasse guère (GIL) ; "
+        f"{reg['per_s']:.0f}/s mesurées ; à deux processus, même verrou, "
+        f"{two['register']['per_s']:.0f}/s."
     )
 
 
@@ -484,10 +521,11 @@ def report(
         f"{info['system']}, charge au départ {info['load']} ; Python {info['python']}, "
         f"Django {info['django']}, SQLite {info['sqlite']}. Machine partagée et bruyante (les "
         "tests d'autres sessions tournent en même temps, sur le même serveur PostgreSQL) : "
-        "comparer les ratios plutôt que les débits absolus, et plusieurs exécutions entre elles.",
+        f"{args.runs} exécutions complètes à la suite, bases alternées, à comparer entre elles ; "
+        "comparer les ratios plutôt que les débits absolus.",
         "",
-        "Méthode : par base, un dossier de données neuf (et pour PostgreSQL une base "
-        "`conciergerie_bench_<aléa>` créée puis supprimée), un processus "
+        "Méthode : par exécution et par base, un dossier de données neuf (et pour PostgreSQL "
+        "une base `conciergerie_bench_<aléa>` créée puis supprimée), un processus "
         f"`conciergerie serve --threads {THREADS}` avec `CONCIERGERIE_BENCH=1`. Débit : un "
         f"évènement de {_n(BIG)} places (rien n'est refusé : on mesure le coût d'une "
         "inscription, pas la règle de capacité) et trois tarifs ; pour 1, 8 et 64 clients HTTP "
@@ -495,124 +533,114 @@ def report(
         "référence `POST /bench/insert` (un INSERT d'une ligne, rien d'autre) et "
         "`POST /bench/register` : le vrai service `registration_create` pour un visiteur "
         "anonyme (une personne, une adresse e-mail différente à chaque fois, tarif standard, "
-        "sans e-mail de confirmation), évènement relu à chaque requête — fenêtre "
-        "d'inscription, tarif et montant, doublon, garde de capacité (un seul évènement : "
-        "toutes les inscriptions passent par le même verrou), billets, journal. Seules les "
-        "réponses 201 comptent ; latences vues par les clients ; **CPU/requête** = temps CPU "
-        "(utilisateur + système) du processus `serve` pendant les manches ÷ requêtes servies, "
-        "**CPU serveur** = ce temps ÷ durée (100 % = un cœur ; le GIL de Python limite un "
-        "processus à un cœur environ). Puis les mêmes 64 clients répartis sur deux processus "
-        f"`serve` ({THREADS // 2} fils chacun). Survente : deux évènements de {SMALL} places "
-        "sans liste d'attente ; (a) 64 clients à la fois, une place chacun ; (b) 64 clients × "
-        f"2 commandes de 2 personnes, tarifs mêlés dont « solidaire » limité à {QUOTA} "
-        "places ; puis la base est relue.",
+        "sans e-mail de confirmation), l'évènement et son lieu relus à chaque requête — "
+        "fenêtre d'inscription, tarif et montant, doublon, garde de capacité (un seul "
+        "évènement : toutes les inscriptions passent par le même verrou), billets, journal. "
+        "Seules les réponses 201 comptent ; latences vues par les clients ; **CPU/requête** = "
+        "temps CPU (utilisateur + système) du processus `serve` pendant les manches ÷ requêtes "
+        "servies ; **CPU serveur** = ce temps ÷ durée (100 % = un cœur). Dernière ligne : les "
+        f"mêmes 64 clients répartis sur deux processus `serve` ({THREADS // 2} fils chacun). "
+        f"Survente : deux évènements de {SMALL} places sans liste d'attente ; (a) 64 clients à "
+        "la fois, une place chacun ; (b) 64 clients × 2 commandes de 2 personnes, tarifs mêlés "
+        f"dont « solidaire » limité à {QUOTA} places ; puis la base est relue. Découpe : en "
+        f"processus (client de test de Django, sans HTTP ni autre charge), moyenne de {SPLIT_N} "
+        "appels ; le temps « dans le pilote » comprend le COMMIT et l'attente de la base.",
+        "",
+        "Historique : avant les changements du 2026-11-23 (verrou pris avant les INSERT, "
+        "décompte des places par jointure des billets, requête construite par l'ORM sous le "
+        "verrou), le même banc en manches de 1 s mesurait sur PostgreSQL 54, 66 et 95 "
+        "inscriptions/s à 1, 8 et 64 clients (référence 277, 686, 714 INSERT/s) et sur SQLite "
+        "231, 180 et 177/s ; le verrou était tenu 10 à 15 ms par inscription à 64 clients.",
         "",
     ]
     goals = []
-    for r in results:
-        name = "SQLite" if r["db"] == "sqlite" else "PostgreSQL 15"
-        if r["skipped"]:
-            lines += [f"### {name}", "", "Serveur injoignable : non mesuré.", ""]
+    for db in args.databases:
+        name = "SQLite" if db == "sqlite" else "PostgreSQL 15"
+        runs = [r for r in results if r["db"] == db]
+        lines += [f"### {name}", ""]
+        if all(r["skipped"] for r in runs):
+            lines += ["Serveur injoignable : non mesuré.", ""]
             continue
+        runs = [r for r in runs if not r["skipped"]]
         lines += [
-            f"### {name}",
-            "",
-            "| clients | inscriptions confirmées/s | INSERT/s (référence) | ratio "
+            "| exécution | clients | inscriptions confirmées/s | INSERT/s (référence) | ratio "
             "| inscription p50 / p95 (ms) | référence p50 / p95 (ms) "
             "| CPU/requête (ms, inscr. / réf.) | CPU serveur (inscr.) | non-201 (inscr. / réf.) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for clients, t in r["throughput"].items():
-            lines.append(_rate_row(str(clients), t))
-        lines.append(_rate_row("64, 2 processus", r["two_processes"]))
-        sp = r["split"]
-        e, s, i, ev = sp["endpoint"], sp["service"], sp["insert"], sp["load_event"]
-        f, rd, hd = sp["service_full"], sp["read_full"], sp["held_full"]
+        for r in runs:
+            for clients, t in r["throughput"].items():
+                lines.append(_rate_row(r["run"], str(clients), t))
+            lines.append(_rate_row(r["run"], "64, 2 processus", r["two_processes"]))
+        lines.append("")
+        for r in runs:
+            lines += [
+                f"Lecture, exécution {r['run']} : "
+                + _reading(r["throughput"][CLIENTS], r["two_processes"]),
+                "",
+            ]
+        for r in runs:
+            lines += [f"Découpe, exécution {r['run']} : " + _split_text(r["split"]), ""]
         lines += [
-            "",
-            "Où passe le temps d'une inscription (en processus, sans HTTP ni autre charge, "
-            f"moyenne de {SPLIT_N} appels ; « base » = temps dans le pilote, COMMIT compris, "
-            "donc surtout de l'attente) : point d'accès `/bench/register` "
-            f"{e['ms']:.2f} ms dont {e['cpu_ms']:.2f} ms de CPU Python et {e['sql_ms']:.2f} ms "
-            f"de base pour {e['queries']:.0f} requêtes SQL ; le service seul (évènement déjà "
-            f"chargé) {s['ms']:.2f} ms dont {s['cpu_ms']:.2f} ms de CPU ; relire l'évènement et "
-            f"son lieu, ce que fait toute requête, {ev['ms']:.2f} ms dont {ev['cpu_ms']:.2f} ms "
-            f"de CPU ; référence {i['ms']:.2f} ms dont {i['cpu_ms']:.2f} ms de CPU et "
-            f"{i['sql_ms']:.2f} ms de base. Sur un évènement qui tient déjà {_n(FILLED)} places, "
-            f"le service prend {f['ms']:.2f} ms dont {f['sql_ms']:.2f} ms de base : la lecture "
-            f"faite sous le verrou y coûte {rd['ms']:.2f} ms (le décompte par billets, `_held`, "
-            f"{hd['ms']:.2f} ms).",
-            "",
             "Requêtes d'une inscription, dans l'ordre : "
-            + " ; ".join(f"`{q}`" for q in sp["statements"])
+            + " ; ".join(f"`{q}`" for q in runs[0]["split"]["statements"])
             + ".",
-        ]
-        single, sliding = r["check"]["single"], r["check"]["sliding"]
-        ra, rb = r["rush"]["single"], r["rush"]["sliding"]
-        over = sum(_oversold(c, QUOTA if k == "sliding" else None) for k, c in r["check"].items())
-        half = sum(c["half_written"] for c in r["check"].values())
-        lines += [
-            "",
-            f"Survente (a) : 64 demandes d'une place → {_codes(ra)} ; relu : "
-            f"**{single['seats']} places confirmées sur {single['capacity']}**.",
-            f"Survente (b) : 128 commandes de 2 personnes → {_codes(rb)} ; relu : "
-            f"**{sliding['seats']} places confirmées sur {sliding['capacity']}**, dont "
-            f"{sliding['per_tier'].get('solidaire', 0)} au tarif solidaire (quota {QUOTA}). "
-            f"Inscriptions à moitié écrites (billets ≠ places), tous évènements : {half}.",
             "",
         ]
-        at64 = r["throughput"][CLIENTS]
-        worst = min(t["register"]["per_s"] / t["insert"]["per_s"] for t in r["throughput"].values())
+        overs, halves = [], []
+        for r in runs:
+            single, sliding = r["check"]["single"], r["check"]["sliding"]
+            ra, rb = r["rush"]["single"], r["rush"]["sliding"]
+            overs.append(
+                sum(_oversold(c, QUOTA if k == "sliding" else None) for k, c in r["check"].items())
+            )
+            halves.append(sum(c["half_written"] for c in r["check"].values()))
+            lines += [
+                f"Survente, exécution {r['run']} : (a) 64 demandes d'une place → {_codes(ra)}, "
+                f"relu **{single['seats']} places confirmées sur {single['capacity']}** ; "
+                f"(b) 128 commandes de 2 personnes → {_codes(rb)}, relu "
+                f"**{sliding['seats']} places confirmées sur {sliding['capacity']}** dont "
+                f"{sliding['per_tier'].get('solidaire', 0)} au tarif solidaire (quota {QUOTA}) ; "
+                f"inscriptions à moitié écrites (billets ≠ places) : {halves[-1]}.",
+                "",
+            ]
         goals.append(
-            f"- {name}, 0 place vendue en trop (capacité et quota) : {over} — "
-            + ("**atteint**." if over == 0 and half == 0 else "**non atteint**.")
+            f"- {name}, 0 place vendue en trop (capacité et quota), à chaque exécution : "
+            f"{' / '.join(map(str, overs))} — "
+            + ("**atteint**." if not any(overs) and not any(halves) else "**non atteint**.")
         )
-        rate = at64["register"]["per_s"]
-        if r["db"] == "postgresql":
+        rates = [r["throughput"][CLIENTS]["register"]["per_s"] for r in runs]
+        inserts = [r["throughput"][CLIENTS]["insert"]["per_s"] for r in runs]
+        two = [r["two_processes"]["register"]["per_s"] for r in runs]
+        shown = " / ".join(f"{x:.0f}" for x in rates)
+        if db == "postgresql":
             goals.append(
                 f"- {name}, ≥ {GOAL_PER_S} inscriptions confirmées/s à 64 clients, un processus : "
-                f"{rate:.0f}/s (référence INSERT {at64['insert']['per_s']:.0f}/s ; deux "
-                f"processus : {r['two_processes']['register']['per_s']:.0f}/s) — "
-                + ("**atteint**." if rate >= GOAL_PER_S else "**non atteint**.")
+                f"{shown} (référence INSERT {' / '.join(f'{x:.0f}' for x in inserts)} ; deux "
+                f"processus : {' / '.join(f'{x:.0f}' for x in two)}) — "
+                + ("**atteint**." if min(rates) >= GOAL_PER_S else "**non atteint**.")
             )
         else:
             goals.append(
-                f"- {name}, inscriptions confirmées/s à 64 clients : {rate:.0f}/s (pire ratio à "
-                f"la référence {worst:.2f}) ; pas d'objectif chiffré."
+                f"- {name}, inscriptions confirmées/s à 64 clients, un processus : {shown} "
+                "(pas d'objectif chiffré)."
             )
-    lines += [
-        "### Objectifs",
-        "",
-        *goals,
-        "",
-        "Reproduire :",
-        "",
-        "```",
-        "python bench/events.py --timeout 900",
-        "```",
-        "",
-    ]
+    lines += objectives(goals, "python bench/events.py --runs 2 --timeout 1800")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in STEPS:
-        import json
-
-        print(json.dumps(STEPS[argv[0]](), default=str))
+    args = bench_args(argv, __doc__, STEPS, timeout=1800, runs=2)
+    if args is None:
         return
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="durée d'une manche")
-    parser.add_argument("--rounds", type=int, default=3, help="manches par niveau")
-    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--timeout", type=float, default=900, help="secondes, en tout")
-    parser.add_argument("--no-write", action="store_true", help="ne pas écrire RESULTS.md")
-    args = parser.parse_args(argv)
     deadline = Deadline(args.timeout)
     started = time.monotonic()
     info = machine()
-    results = [measure(db, args, deadline) for db in args.databases]
+    results = [
+        measure(db, args, deadline) | {"run": run}
+        for run in range(1, args.runs + 1)
+        for db in args.databases
+    ]
     text = report(results, info, args, time.monotonic() - started)
     print(text)
     if not args.no_write:

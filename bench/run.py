@@ -454,6 +454,35 @@ def write_section(heading: str, text: str) -> None:
     path.write_text(current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after)
 
 
+def bench_args(
+    argv: list[str] | None,
+    doc: str | None,
+    steps: dict[str, Any],
+    timeout: float,
+    runs: int | None = None,
+) -> argparse.Namespace | None:
+    """The command line of bench/bookings.py and bench/events.py: `script _step` runs that
+    Django step and prints its JSON (None is returned), else the common options are parsed."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in steps:
+        print(json.dumps(steps[argv[0]](), default=str))
+        return None
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="durée d'une manche")
+    parser.add_argument("--rounds", type=int, default=3, help="manches par niveau")
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs, help="exécutions complètes")
+    parser.add_argument("--timeout", type=float, default=timeout, help="secondes, en tout")
+    parser.add_argument("--no-write", action="store_true", help="ne pas écrire RESULTS.md")
+    return parser.parse_args(argv)
+
+
+def objectives(goals: list[str], command: str) -> list[str]:
+    """The closing « Objectifs » block of a bench section."""
+    return ["### Objectifs", "", *goals, "", "Reproduire :", "", "```", command, "```", ""]
+
+
 def report(results: list[dict[str, Any]], info: dict[str, str], elapsed: float) -> str:
     lines = [
         "# Benchmarks — annuaire et fiche personne",
