@@ -265,3 +265,18 @@ def checkin_counts(*, event: Event) -> tuple[int, int]:
         event=event, registration__status=Registration.Status.CONFIRMED
     ).aggregate(expected=Count("id"), arrived=Count("checked_in_at"))
     return row["arrived"] or 0, row["expected"] or 0
+
+
+def registration_state(*, event: Event, available: int, now: dt.datetime) -> str:
+    """Whether people can register now: "open", "cancelled", "not_yet", "closed" or "full"
+    (full only when there is no waiting list to join)."""
+    closes = event.registration_closes_at or event.start_at
+    if event.cancelled_at is not None:
+        return "cancelled"
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return "not_yet"
+    if now >= closes:
+        return "closed"
+    if available <= 0 and not event.waitlist_enabled:
+        return "full"
+    return "open"

@@ -161,18 +161,7 @@ def _event_context(request: HttpRequest, event: Event, form: Any = None) -> dict
     available = max(event.capacity - seats.held, 0)
     person = _own_person(request)
     mine = selectors.own_registration(event=event, person=person)
-    now = timezone.now()
-    opens, closes = event.registration_opens_at, event.registration_closes_at or event.start_at
-    if event.cancelled_at is not None:
-        state = "cancelled"
-    elif opens and now < opens:
-        state = "not_yet"
-    elif now >= closes:
-        state = "closed"
-    elif available <= 0 and not event.waitlist_enabled:
-        state = "full"
-    else:
-        state = "open"
+    state = selectors.registration_state(event=event, available=available, now=timezone.now())
     if form is None and state == "open" and mine is None:
         form = RegistrationForm(
             event=event,
