@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "conciergerie.community",
     "conciergerie.spaces",
     "conciergerie.events",
+    "conciergerie.billing",
     "conciergerie.demo",
 ]
 

@@ -36,6 +36,7 @@ RULES: dict[str, Level] = {
     "organisation.view": Level.MEMBER,
     "profile.edit_own": Level.MEMBER,
     "booking.create": Level.MEMBER,  # for oneself; the resource's own rules apply on top
+    "invoice.view_own": Level.MEMBER,  # one's own invoices, subscriptions and credits
     # Concierges (back office)
     "backoffice.view": Level.CONCIERGE,
     "person.manage": Level.CONCIERGE,
@@ -52,7 +53,9 @@ RULES: dict[str, Level] = {
     "resource.manage": Level.CONCIERGE,
     "booking.manage": Level.CONCIERGE,  # on someone's behalf, approve, check in, lend
     "event.manage": Level.CONCIERGE,  # create and edit events, check in, reports, exports
+    "billing.manage": Level.CONCIERGE,  # products, subscriptions, invoices, payments, exports
     # Admins
+    "billing.close": Level.ADMIN,  # billing settings, closing a period
     "place.edit": Level.ADMIN,
     "role.manage": Level.ADMIN,
 }
