@@ -1,6 +1,7 @@
 """Calendar feeds: free/busy for the public, details for the team, a private feed per person."""
 
 import datetime as dt
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -159,3 +160,29 @@ def test_member_resets_own_token(place, lina, member):
     old_url = reverse("spaces_feeds:person_ics", kwargs={"token": old})
     assert Client().get(old_url).status_code == 404
     assert Client().post(url).status_code in (302, 403)
+
+
+def test_my_bookings_shows_the_feed_address_and_renews_it(place, lina, member):
+    client = Client()
+    client.force_login(member[0])
+    page = reverse("spaces:my_bookings", kwargs={"place_slug": place.slug})
+    reset = reverse("spaces_feeds:person_feed_reset", kwargs={"place_slug": place.slug})
+    html = unescape(client.get(page).content.decode())
+    assert "Obtenir l'adresse de mon agenda" in html and ".ics" not in html
+
+    response = client.post(reset, {"from": "page"}, follow=True)
+    first = CalendarFeed.objects.get(person=lina).token
+    html = unescape(response.content.decode())
+    assert response.redirect_chain[-1][0].endswith("#agenda")
+    assert f"/calendrier/{first}.ics" in html and "Votre adresse d'agenda est prête" in html
+    assert (
+        Client().get(reverse("spaces_feeds:person_ics", kwargs={"token": first})).status_code == 200
+    )
+
+    html = unescape(client.post(reset, {"from": "page"}, follow=True).content.decode())
+    second = CalendarFeed.objects.get(person=lina).token
+    assert second != first and f"/calendrier/{second}.ics" in html
+    assert "l'ancienne ne fonctionne plus" in html
+    assert (
+        Client().get(reverse("spaces_feeds:person_ics", kwargs={"token": first})).status_code == 404
+    )

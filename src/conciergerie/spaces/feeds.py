@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conciergerie.community.models import Person
@@ -120,8 +122,18 @@ def person_feed_reset(request: HttpRequest) -> HttpResponse:
     person = person_link_account(place=place, user=user)
     if person is None:
         raise Http404
+    had_one = CalendarFeed.objects.filter(person=person).exists()
     feed = calendar_feed_reset(person)
     url = request.build_absolute_uri(
         reverse("spaces_feeds:person_ics", kwargs={"token": feed.token})
     )
-    return JsonResponse({"url": url})
+    if request.POST.get("from") != "page":
+        return JsonResponse({"url": url})
+    # From "Mes réservations": back to the page, which shows the new address.
+    messages.success(
+        request,
+        _("Nouvelle adresse créée : l'ancienne ne fonctionne plus.")
+        if had_one
+        else _("Votre adresse d'agenda est prête : copiez-la dans votre application d'agenda."),
+    )
+    return redirect(reverse("spaces:my_bookings", kwargs={"place_slug": place.slug}) + "#agenda")

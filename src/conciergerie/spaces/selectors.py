@@ -17,6 +17,7 @@ from conciergerie.core.permissions import Level
 from conciergerie.spaces import rules
 from conciergerie.spaces.models import (
     Booking,
+    CalendarFeed,
     Closure,
     MaintenanceEntry,
     Qualification,
@@ -318,6 +319,16 @@ def bookings_visible(*, place: Place, user: User | None, level: Level) -> QueryS
     if level >= Level.MEMBER and user is not None and user.pk:
         return qs.filter(person__user=user)
     return qs.none()
+
+
+def calendar_feed_token(*, place: Place, user: User) -> str:
+    """The token of the user's private bookings feed in this place ("" until they ask one)."""
+    return (
+        CalendarFeed.objects.filter(person__place=place, person__user=user)
+        .values_list("token", flat=True)
+        .first()
+        or ""
+    )
 
 
 def calendar(*, resource: Resource, start: dt.datetime, end: dt.datetime) -> list[Booking]:

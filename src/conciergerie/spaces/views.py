@@ -419,8 +419,16 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
             "upcoming": list(mine.filter(end_at__gte=now).order_by("start_at", "id")),
             "past": list(mine.filter(end_at__lt=now).order_by("-start_at", "-id")[:PAST_LIMIT]),
             "waiting": list(waiting.order_by("start_at", "id")),
+            "feed_url": _feed_url(request, place),
         },
     )
+
+
+def _feed_url(request: HttpRequest, place: Any) -> str:
+    token = selectors.calendar_feed_token(place=place, user=request.user)
+    if not token:
+        return ""
+    return request.build_absolute_uri(reverse("spaces_feeds:person_ics", kwargs={"token": token}))
 
 
 @place_view("booking.manage")
