@@ -134,6 +134,21 @@ class TestAvailability:
         assert resp.status_code == 400
         assert "start" in resp.json()["errors"]
 
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [
+            ("9999-12-31T20:00:00-05:00", "9999-12-31T22:00:00-05:00"),
+            ("0001-01-01T00:00:00+14:00", "0001-01-01T10:00:00+14:00"),
+        ],
+    )
+    def test_dates_at_the_ends_of_the_calendar_are_400(self, client, room, member, start, end):
+        resp = client.get(self.url(room), {"start": start, "end": end})
+        assert resp.status_code == 400, resp.content
+        assert "hors limites" in resp.json()["errors"]["start"][0]
+        resp = post(client, member[0], {"resource": str(room.uuid), "start": start, "end": end})
+        assert resp.status_code == 400, resp.content
+        assert not room.bookings.exists()
+
     def test_unknown_resource_is_404(self, client, room):
         url = "/api/v1/resources/00000000-0000-0000-0000-000000000000/availability"
         assert client.get(url, {"start": iso(8), "end": iso(20)}).status_code == 404

@@ -33,10 +33,24 @@ def place_zone(resource: Bookable) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(resource.place.timezone or "Europe/Paris")
 
 
+# Far enough for any booking; near the ends of Python's calendar, converting to UTC or adding
+# a day overflows.
+YEARS = (1900, 2200)
+
+
 def require_aware(value: dt.datetime, field: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(
             {field: [_("Indiquez le fuseau horaire (ex. 2026-12-03T14:00:00+01:00).")]}
+        )
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise InvalidInput(
+            {
+                field: [
+                    _("Date hors limites : entre %(first)s et %(last)s.")
+                    % {"first": YEARS[0], "last": YEARS[1]}
+                ]
+            }
         )
     return value.astimezone(UTC)
 
