@@ -6,3 +6,8 @@ class BillingConfig(AppConfig):
     name = "conciergerie.billing"
     label = "billing"
     verbose_name = _("Facturation")
+
+    def ready(self) -> None:
+        from conciergerie.billing import signals
+
+        signals.connect()

@@ -22,7 +22,7 @@ from conciergerie.core.errors import Conflict, InvalidInput, NotFound, Permissio
 from conciergerie.core.mail import email_send_on_commit
 from conciergerie.core.models import Place, User
 from conciergerie.core.permissions import Level
-from conciergerie.spaces import ical, rules
+from conciergerie.spaces import ical, rules, signals
 from conciergerie.spaces.models import (
     Booking,
     BookingSeries,
@@ -494,6 +494,8 @@ def booking_create(
                 if confirm:
                     _confirm_fields(booking, price)
                 booking.save()
+                if booking.status == Booking.Status.CONFIRMED:
+                    signals.booking_confirmed.send(sender=Booking, booking=booking)
                 audit_record(
                     place=resource.place,
                     actor=by,
@@ -558,6 +560,7 @@ def booking_cancel(*, booking: Booking, by: User | None, level: Level, reason: s
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])
+        signals.booking_cancelled.send(sender=Booking, booking=booking, by_place=False)
         audit_record(
             place=booking.place,
             actor=by,
@@ -587,6 +590,8 @@ def booking_move(
         if booking.status == Booking.Status.CONFIRMED:
             _confirm_fields(booking, _booking_price(booking))
         booking.save()
+        if booking.status == Booking.Status.CONFIRMED:
+            signals.booking_confirmed.send(sender=Booking, booking=booking)
         audit_record(
             place=booking.place,
             actor=by,
@@ -616,6 +621,8 @@ def booking_decide(*, booking: Booking, by: User | None, level: Level, approve: 
             booking.status = Booking.Status.REFUSED
             booking.cancelled_at = timezone.now()
         booking.save()
+        if approve:
+            signals.booking_confirmed.send(sender=Booking, booking=booking)
         audit_record(
             place=booking.place,
             actor=by,
@@ -824,6 +831,8 @@ def _offer_waitlist(freed: Booking, span: tuple[dt.datetime, dt.datetime] | None
         if not resource.requires_approval:
             _confirm_fields(booking, _booking_price(booking))
         booking.save()
+        if booking.status == Booking.Status.CONFIRMED:
+            signals.booking_confirmed.send(sender=Booking, booking=booking)
         entry.status, entry.booking, entry.offered_at = (
             WaitlistEntry.Status.BOOKED,
             booking,
@@ -1009,6 +1018,7 @@ def closure_create(
         for booking in hit_list:
             booking.status, booking.cancelled_at = Booking.Status.CANCELLED, timezone.now()
             booking.save(update_fields=["status", "cancelled_at"])
+            signals.booking_cancelled.send(sender=Booking, booking=booking, by_place=True)
             audit_record(
                 place=place,
                 actor=by,
