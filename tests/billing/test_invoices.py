@@ -169,3 +169,19 @@ def test_a_closed_period_refuses_new_invoices(place, person):
     with pytest.raises(Conflict):
         issued_invoice(place, person, on=ON)
     assert issued_invoice(place, person, on=ON + dt.timedelta(days=1)).sequence == 1
+
+
+def test_a_person_with_invoices_is_not_deleted(client, place, person, concierge):
+    from django.urls import reverse
+
+    from conciergerie.community.models import Person
+    from conciergerie.core.models import AuditEntry
+
+    issued_invoice(place, person, on=ON)
+    client.force_login(concierge)
+    url = reverse("community:person_delete", kwargs={"place_slug": place.slug, "uuid": person.uuid})
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert "les factures se conservent dix ans" in response.content.decode()
+    assert Person.objects.filter(pk=person.pk).exists()
+    assert not AuditEntry.objects.filter(action="person.delete").exists()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -320,7 +321,19 @@ def person_delete(*, person: Person, by: User) -> None:
         target=person,
         changes={"name": [person.full_name, None], "email": [person.email, None]},
     )
-    person.delete()
+    try:
+        with transaction.atomic():
+            person.delete()
+    except ProtectedError:
+        # Invoices, payments and subscriptions keep their customer: the law keeps invoices
+        # ten years, and an issued invoice never changes.
+        raise Conflict(
+            _(
+                "%(name)s a des factures, des paiements ou des abonnements : la fiche ne peut "
+                "pas être supprimée (les factures se conservent dix ans)."
+            )
+            % {"name": person.full_name}
+        ) from None
 
 
 def person_link_account(*, place: Place, user: User) -> Person | None:

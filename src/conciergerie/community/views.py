@@ -25,7 +25,7 @@ from conciergerie.community.forms import (
 from conciergerie.community.models import Facet, Introduction, Membership, Person, Tag
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
-from conciergerie.core.errors import DomainError
+from conciergerie.core.errors import Conflict, DomainError
 
 PAGE_SIZE = 50
 # Cards are heavier than table rows: 24 fill a laptop screen and keep a cheap phone fast.
@@ -159,7 +159,11 @@ def person_edit(request: HttpRequest, uuid: str) -> HttpResponse:
 def person_delete(request: HttpRequest, uuid: str) -> HttpResponse:
     place = request.place
     person = get_object_or_404(Person, place=place, uuid=uuid)
-    services.person_delete(person=person, by=request.user)
+    try:
+        services.person_delete(person=person, by=request.user)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect(person.get_absolute_url())
     messages.success(request, _("%(name)s a été supprimé·e de l'annuaire.") % {"name": person})
     return redirect("community:directory", place_slug=place.slug)
 
