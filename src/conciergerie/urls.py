@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("conciergerie.events.urls")),
     path("", include("conciergerie.events.feed_urls")),
     path("", include("conciergerie.events.report_urls")),
+    path("", include("conciergerie.billing.urls")),
+    path("", include("conciergerie.billing.report_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

@@ -1,10 +1,13 @@
 """Walk every URL of the web UI as every role and check the answer."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from conciergerie.billing.models import Product, Subscription
+from conciergerie.billing.services import invoices as billing
 from conciergerie.community import services as community
 from conciergerie.community.models import ImportBatch
 from conciergerie.core import services as core
@@ -113,6 +116,34 @@ EXPECTED = {
     "events_reports:period_report": ("get", C, 200),
     "events_reports:attendance_csv": ("get", C, 200),
     "events_reports:signin_sheet": ("get", C, 200),
+    "billing_reports:period_report": ("get", C, 200),
+    "billing_reports:fec": ("get", C, 200),
+    "billing_reports:journal_csv": ("get", C, 200),
+    "billing_reports:period_close": ("post", AD, 400),  # allowed, but an empty form is refused
+    "billing:invoices": ("get", C, 200),
+    "billing:invoice_create": ("get", C, 200),
+    "billing:invoice": ("get", C, 200),
+    "billing:invoice_line_add": ("post", C, 400),  # allowed, but an empty form is refused
+    "billing:invoice_line_remove": ("post", C, 302),  # no line given: said, sent back
+    "billing:invoice_buyer": ("post", C, 400),
+    "billing:invoice_preview": ("get", C, 200),
+    "billing:invoice_pdf": ("get", C, 200),
+    "billing:invoice_issue": ("get", C, 200),  # the confirmation page
+    "billing:invoice_delete": ("get", C, 200),  # the confirmation page
+    "billing:invoice_payment": ("post", C, 400),
+    "billing:credit_note_create": ("get", C, 200),
+    "billing:payments": ("get", C, 200),
+    "billing:fundings": ("get", C, 200),
+    "billing:products": ("get", C, 200),
+    "billing:product_create": ("get", C, 200),
+    "billing:product": ("get", C, 200),
+    "billing:subscriptions": ("get", C, 200),
+    "billing:subscription": ("get", C, 200),
+    "billing:subscription_create": ("get", C, 200),
+    "billing:subscription_action": ("post", C, 302),  # no action given: said, sent back
+    "billing:settings": ("get", AD, 200),
+    "billing:my_invoices": ("get", M, 200),
+    "billing:my_invoice_pdf": ("get", M, 404),  # somebody else's invoice, whoever asks
 }
 
 # Which events URL takes which object (each name's kwargs are set in `world`).
@@ -130,6 +161,22 @@ EVENT_URLS: set[str] = {
 }
 REGISTRATION_URLS: set[str] = {"events:registration", "events:registration_action"}
 TICKET_URLS: set[str] = {"events_feeds:ticket", "events_feeds:ticket_qr"}
+# Billing: `invoice` is issued (to someone without an account), `draft` is not.
+INVOICE_URLS: set[str] = {
+    "billing:invoice",
+    "billing:invoice_pdf",
+    "billing:invoice_payment",
+    "billing:credit_note_create",
+    "billing:my_invoice_pdf",
+}
+DRAFT_URLS: set[str] = {
+    "billing:invoice_line_add",
+    "billing:invoice_line_remove",
+    "billing:invoice_buyer",
+    "billing:invoice_preview",
+    "billing:invoice_issue",
+    "billing:invoice_delete",
+}
 
 
 def _named_routes(resolver=None, namespace=""):
@@ -145,6 +192,8 @@ def _named_routes(resolver=None, namespace=""):
                 "events",
                 "events_feeds",
                 "events_reports",
+                "billing_reports",
+                "billing",
             }:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
@@ -212,6 +261,18 @@ def world(db, settings, tmp_path):
         notify=False,
     )
     ticket = registration.tickets.get()
+    customer = make_person(place=place, first_name="Cliente")
+    invoice = billing.invoice_draft_create(place=place, by=None, person=customer)
+    billing.invoice_line_add(invoice=invoice, by=None, label="Pass", quantity=1, unit_price="15")
+    invoice = billing.invoice_issue(invoice=invoice, by=None)
+    draft = billing.invoice_draft_create(place=place, by=None, person=member_person)
+    billing.invoice_line_add(invoice=draft, by=None, label="Salle", quantity=2, unit_price="9")
+    plan = Product.objects.create(
+        place=place, name="Forfait", kind=Product.Kind.PLAN, unit_price=Decimal("120")
+    )
+    subscription = Subscription.objects.create(
+        place=place, person=member_person, plan=plan, start=dt.date.today()
+    )
     kwargs = {
         "spaces:resource": {"uuid": room.uuid},
         "spaces:book": {"uuid": room.uuid},
@@ -250,6 +311,11 @@ def world(db, settings, tmp_path):
         "community:membership_renew": {"uuid": membership.uuid},
         "community:introduction": {"uuid": intro.uuid},
         "community:import_preview": {"uuid": batch.uuid},
+        **{name: {"uuid": invoice.uuid} for name in INVOICE_URLS},
+        **{name: {"uuid": draft.uuid} for name in DRAFT_URLS},
+        "billing:product": {"uuid": plan.uuid},
+        "billing:subscription": {"uuid": subscription.uuid},
+        "billing:subscription_action": {"uuid": subscription.uuid},
     }
     return place, users, kwargs
 
@@ -263,7 +329,7 @@ def test_url_answers_per_role(client, world, name, role):
     method, least, ok = EXPECTED[name]
     args = dict(kwargs.get(name, {}))
     if (
-        name.startswith(("community:", "spaces", "events"))
+        name.startswith(("community:", "spaces", "events", "billing_reports", "billing:"))
         and name != "spaces_feeds:person_ics"
         or name
         in {

@@ -17,10 +17,13 @@ log = logging.getLogger(__name__)
 
 def run_chores() -> int:
     """What must happen when time passes, not when someone acts: offers that ran out go to
-    the next person waiting. Returns how many things changed."""
+    the next person waiting; overdue invoices get their payment reminder. Returns how many
+    things changed."""
+    from conciergerie.billing.services.payments import reminders_due
     from conciergerie.events.services import offers_expire
 
-    return offers_expire()
+    changed = offers_expire()
+    return changed + reminders_due()
 
 
 def _chores_loop(stop: threading.Event) -> None:
