@@ -16,11 +16,23 @@ _seq = itertools.count(1)
 PASSWORD = "mot-de-passe-solide-42"
 
 
-def make_place(**fields: Any) -> Place:
+# A real-looking legal identity, so that places can issue invoices (billing asks for both).
+SIRET = "73282932000074"
+VAT_NUMBER = "FR44732829320"
+
+
+def make_place(*, billable: bool = True, **fields: Any) -> Place:
     n = next(_seq)
     fields.setdefault("slug", f"lieu-{n}")
     fields.setdefault("name", f"Lieu {n}")
-    return core.place_create(by=None, **fields)
+    if billable:
+        fields.setdefault("siret", SIRET)
+    place = core.place_create(by=None, **fields)
+    if billable:
+        from conciergerie.billing.models import BillingSettings
+
+        BillingSettings.objects.update_or_create(place=place, defaults={"vat_number": VAT_NUMBER})
+    return place
 
 
 def make_user(

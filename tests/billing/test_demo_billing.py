@@ -236,3 +236,24 @@ def test_the_member_account_sees_only_its_own_invoices(place):
     assert {i["id"] for i in body["items"]} == {str(u) for u in own.values_list("uuid", flat=True)}
     other = Invoice.objects.filter(place=place, status=ISSUED).exclude(person__user=member).first()
     assert api(member).get(f"/api/v1/invoices/{other.uuid}").status_code == 404
+
+
+def test_every_demo_pdf_carries_its_xml_and_shows_the_same_totals(place, issued):
+    """The third copy of the figures: each PDF embeds exactly the XML checked above and
+    prints the stored totals, as the reader's French writes them."""
+    import io
+
+    from pypdf import PdfReader
+
+    from conciergerie.billing.documents import invoice_pdf
+    from conciergerie.core.money import format_amount
+
+    for invoice in issued:
+        reader = PdfReader(io.BytesIO(invoice_pdf(invoice)))
+        assert reader.attachments["factur-x.xml"] == [invoice_xml(invoice)], invoice.number
+        text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+        text = text.replace("\u202f", " ").replace("\xa0", " ")
+        assert invoice.number in text
+        for total in (invoice.total_net, invoice.total_vat, invoice.total_gross):
+            written = format_amount(total).replace("\u202f", " ")
+            assert written in text, (invoice.number, written)

@@ -88,6 +88,7 @@ def franchise(place, person):
         postal_code="79000",
         city="Niort",
         email="contact@franchise.example",
+        billable=False,
     )
     billing = services.settings_for(other)
     billing.vat_franchise = True

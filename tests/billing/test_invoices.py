@@ -185,3 +185,21 @@ def test_a_person_with_invoices_is_not_deleted(client, place, person, concierge)
     assert "les factures se conservent dix ans" in response.content.decode()
     assert Person.objects.filter(pk=person.pk).exists()
     assert not AuditEntry.objects.filter(action="person.delete").exists()
+
+
+def test_a_place_without_its_legal_identifiers_cannot_issue(db):
+    bare = make_place(slug="sans-siret", name="Sans SIRET", billable=False)
+    someone = make_person(place=bare, first_name="Sam")
+    draft = services.invoice_draft_create(place=bare, by=None, person=someone)
+    services.invoice_line_add(invoice=draft, by=None, label="x", quantity=1, unit_price="10")
+    with pytest.raises(InvalidInput) as err:
+        services.invoice_issue(invoice=draft, by=None, on=ON)
+    assert set(err.value.as_errors()) == {"seller.siret", "seller.vat_number"}
+    billing = services.settings_for(bare)
+    billing.vat_franchise = True
+    billing.save()
+    with pytest.raises(InvalidInput) as err:
+        services.invoice_issue(invoice=draft, by=None, on=ON)
+    assert set(err.value.as_errors()) == {"seller.siret"}
+    draft.refresh_from_db()
+    assert draft.number == ""

@@ -87,6 +87,24 @@ def buyer_of(*, person: Person | None, organisation: Organisation | None) -> dic
     return {}
 
 
+def seller_check(place: Place, billing: BillingSettings) -> None:
+    """What the law (and EN 16931) needs to know of the seller before a first invoice."""
+    errors: dict[str, list[str]] = {}
+    if not place.siret:
+        errors["seller.siret"] = [
+            _("Indiquez le SIRET du lieu (fiche du lieu) avant d'émettre une facture.")
+        ]
+    if not billing.vat_franchise and not billing.vat_number:
+        errors["seller.vat_number"] = [
+            _(
+                "Indiquez le numéro de TVA intracommunautaire du lieu, ou la franchise en base "
+                "de TVA, dans les réglages de facturation."
+            )
+        ]
+    if errors:
+        raise InvalidInput(errors, next(iter(errors.values()))[0])
+
+
 BUYER_FIELDS = ("name", "email", "street", "postal_code", "city", "country", "siret", "vat_number")
 
 
@@ -386,6 +404,7 @@ def invoices_issue(
     on = on or today(place)
     with capacity.guarded(ISSUE_NAMESPACE, [place.pk]):
         billing = settings_for(place)
+        seller_check(place, billing)
         seller = seller_of(place, billing)
         fresh = {
             i.pk: i

@@ -71,6 +71,7 @@ from conciergerie.billing.services.invoices import (
     _line_build,
     buyer_of,
     invoices_issue,
+    seller_check,
     seller_of,
     settings_for,
     today,
@@ -557,6 +558,7 @@ def billing_run(
     if batch_size < 1:
         raise InvalidInput({"batch_size": [_("Au moins une facture par lot.")]})
     billing = settings_for(place)
+    seller_check(place, billing)
     if billing.closed_until and on <= billing.closed_until:
         raise Conflict(
             _("La période est close jusqu'au %(date)s : impossible d'émettre à cette date.")
