@@ -17,6 +17,8 @@ SECRET_KEY = config.secret_key()
 DEBUG = config.env_bool("DEBUG")
 # bench/bookings measures against a plain-INSERT endpoint; never on in production.
 BENCH_ENDPOINTS = config.env_bool("BENCH")
+# Online payment adapter, "package.module.ClassName" (billing/providers.py); none by default.
+PAYMENT_PROVIDER = config.env("PAYMENT_PROVIDER", "")
 
 BASE_URL = config.env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
