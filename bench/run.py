@@ -378,33 +378,72 @@ def fresh_database(
             pg_drop(pg_name)
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (field 3 of proc(5) first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError):  # ended while we looked
+                continue
+    return sorted(found)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU time (user + system) one process has used so far; 0 if it has ended."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server(NamedTuple):
     port: int
     pid: int
 
+    def pids(self) -> list[int]:
+        """The `serve` process, then the web processes it forked (`--workers`)."""
+        return [self.pid, *child_pids(self.pid)]
+
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time (user + system) the server has used so far, all its processes."""
+        return sum(process_cpu(pid) for pid in self.pids())
 
 
 @contextmanager
 def bench_server(
-    env: dict[str, str], data_dir: Path, threads: int, deadline: Deadline, log: str = "serve.log"
+    env: dict[str, str],
+    data_dir: Path,
+    threads: int,
+    deadline: Deadline,
+    log: str = "serve.log",
+    workers: int = 1,
 ) -> Iterator[Server]:
-    """One `conciergerie serve` with the /bench/ endpoints on a free port, ready; stopped after."""
+    """One `conciergerie serve` with the /bench/ endpoints on a free port, ready; stopped after.
+    `threads` is per process; `workers` > 1 forks that many web processes on the port."""
     port = free_port()
     server_env = dict(env, CONCIERGERIE_BENCH="1", CONCIERGERIE_BASE_URL=f"http://127.0.0.1:{port}")
     with (data_dir / log).open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own command
             [sys.executable, "-m", "conciergerie.cli", "serve", "--port", str(port)]
-            + ["--threads", str(threads)],
+            + ["--threads", str(threads), "--workers", str(workers)],
             env=server_env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         wait_ready(proc, port, deadline)
+        while len(child_pids(proc.pid)) < (workers if workers > 1 else 0):
+            deadline.check("démarrage des processus web")
+            time.sleep(0.1)
         yield Server(port, proc.pid)
     finally:
         stop_server(proc)
