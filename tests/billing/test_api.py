@@ -393,6 +393,7 @@ class TestPdf:
         assert resp.status_code == 200
         assert resp["Content-Type"] == "application/pdf"
         assert 'filename="F2026-00001.pdf"' in resp["Content-Disposition"]
+        assert resp["Cache-Control"] == "private, no-store"
         assert resp.content.startswith(b"%PDF")
 
     def test_a_draft_has_no_pdf_yet(self, client, place, person, concierge):
@@ -410,6 +411,7 @@ class TestFec:
         issued_invoice(place, person, lines=MIXED, on=ON)
         resp = get(client, "/api/v1/exports/fec", concierge, year=ON.year, place="etabli")
         assert resp.status_code == 200, resp.content
+        assert resp["Cache-Control"] == "private, no-store"
         assert resp["Content-Type"].startswith("text/plain")
         assert "attachment" in resp["Content-Disposition"]
         from conciergerie.billing.fec import fec_filename

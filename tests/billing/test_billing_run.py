@@ -332,12 +332,12 @@ def test_command_runs_then_verifies_the_chain(place, person):
         "--place",
         place.slug,
         "--date",
-        "2026-12-01",
+        "2026-11-20",
         stdout=out,
     )
     assert "2 facture(s) émise(s)" in out.getvalue()
     out = io.StringIO()
-    call_command("billing", "run", "--period", "2026-11", "--date", "2026-12-01", stdout=out)
+    call_command("billing", "run", "--period", "2026-11", "--date", "2026-11-20", stdout=out)
     assert "Total : 0 facture(s)" in out.getvalue()
     out = io.StringIO()
     call_command("billing", "verify", "--place", place.slug, stdout=out)
@@ -350,6 +350,27 @@ def test_command_runs_then_verifies_the_chain(place, person):
         call_command("billing", "verify", stdout=out)
     assert err.value.returncode == 1
     assert "F2026-00002" in out.getvalue() and "rupture" in out.getvalue()
+
+
+def test_a_place_not_ready_does_not_stop_the_others(place, person):
+    # "aaa-…" sorts before "etabli": without its SIRET it cannot invoice, the other still does.
+    bare = make_place(slug="aaa-pas-pret", name="Pas prêt", billable=False)
+    subscribe(bare, make_person(place=bare, first_name="Ana"), make_plan(bare))
+    subscribe(place, person, make_plan(place))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command(
+            "billing", "run", "--period", "2026-11", "--date", "2026-11-20", stdout=out, stderr=err
+        )
+    assert "Pas prêt" in str(failed.value) and "SIRET" in str(failed.value)
+    assert Invoice.objects.filter(place=place, status=Invoice.Status.ISSUED).count() == 1
+    assert not Invoice.objects.filter(place=bare).exists()
+
+
+def test_the_command_refuses_a_future_issue_date(place):
+    with pytest.raises(CommandError) as err:
+        call_command("billing", "run", "--period", "2026-11", "--date", "2099-01-01")
+    assert "futur" in str(err.value)
 
 
 def test_command_refuses_bad_input(place):

@@ -203,3 +203,67 @@ def test_a_place_without_its_legal_identifiers_cannot_issue(db):
     assert set(err.value.as_errors()) == {"seller.siret"}
     draft.refresh_from_db()
     assert draft.number == ""
+
+
+def test_a_credit_note_takes_no_free_line_and_never_credits_more(place, person):
+    invoice = issued_invoice(place, person, lines=[("Salle", "4", "10.00", "20")], on=ON)
+    line = invoice.lines.get()
+    credit = services.credit_note_create(invoice=invoice, by=None, quantities={line.pk: "3"})
+    with pytest.raises(Conflict):
+        services.invoice_line_add(
+            invoice=credit, by=None, label="x", quantity="-50", unit_price="100"
+        )
+    with pytest.raises(InvalidInput):  # 3 already in a draft: 1 left
+        services.credit_note_create(invoice=invoice, by=None, quantities={line.pk: "2"})
+    # Whatever changed the draft meanwhile, issuing checks again.
+    InvoiceLine.objects.filter(invoice=credit).update(quantity=Decimal("-5"))
+    with pytest.raises(InvalidInput) as err:
+        services.invoice_issue(invoice=credit, by=None, on=ON)
+    assert "plus que ce qui a été facturé" in str(err.value.as_errors())
+    credit.refresh_from_db()
+    assert credit.number == ""
+
+
+def test_a_draft_made_before_a_vat_regime_change_is_not_issued(place, person):
+    draft = services.invoice_draft_create(place=place, by=None, person=person)
+    services.invoice_line_add(invoice=draft, by=None, label="x", quantity=1, unit_price="10")
+    billing = services.settings_for(place)
+    billing.vat_franchise = True
+    billing.save()
+    with pytest.raises(Conflict) as err:
+        services.invoice_issue(invoice=draft, by=None, on=ON)
+    assert "régime de TVA" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price"), [("1e30", "1"), ("999999", "999999.99"), ("-1e-30", "1")]
+)
+def test_absurd_quantities_and_amounts_are_refused(place, person, quantity, price):
+    draft = services.invoice_draft_create(place=place, by=None, person=person)
+    with pytest.raises(InvalidInput) as err:
+        services.invoice_line_add(
+            invoice=draft, by=None, label="x", quantity=quantity, unit_price=price
+        )
+    assert "quantity" in err.value.as_errors()
+    assert not InvoiceLine.objects.exists()
+
+
+def test_a_pack_sold_on_an_invoice_grants_its_credits_at_issue(place, person):
+    from conciergerie.billing.models import CreditKind, CreditLot, Product
+    from tests.billing.conftest import make_product
+
+    pack = make_product(
+        place,
+        name="Carnet 10 jours",
+        kind=Product.Kind.PACK,
+        unit_price=Decimal("120.00"),
+        unit=Product.Unit.PIECE,
+        pack_kind=CreditKind.DESK_DAYS,
+        pack_quantity=Decimal("10"),
+    )
+    draft = services.invoice_draft_create(place=place, by=None, person=person)
+    services.invoice_line_add(invoice=draft, by=None, product=pack, quantity=1)
+    assert not CreditLot.objects.exists()
+    services.invoice_issue(invoice=draft, by=None, on=ON)
+    lot = CreditLot.objects.get()
+    assert (lot.person, lot.quantity, lot.kind) == (person, Decimal("10.00"), CreditKind.DESK_DAYS)

@@ -92,3 +92,16 @@ def test_forged_or_unfinished_callbacks_record_nothing(settings, place, person):
     with pytest.raises(NotFound):
         providers.online_payment_confirm(place=place, confirmation=other)
     assert not Payment.objects.exists()
+
+
+def test_more_than_is_left_is_kept_as_credit(settings, place, person):
+    settings.PAYMENT_PROVIDER = "tests.billing.test_providers.HmacProvider"
+    invoice = issued_invoice(place, person, on=ON)  # 36.00 €
+    provider = providers.provider()
+    body, headers = callback(invoice, amount="50.00", ref="pay_2")
+    payment = providers.online_payment_confirm(
+        place=place, confirmation=provider.confirm(body=body, headers=headers)
+    )
+    assert payment.amount == Decimal("50.00")
+    assert left(invoice) == Decimal("0.00")
+    assert sum(a.amount for a in payment.allocations.all()) == Decimal("36.00")

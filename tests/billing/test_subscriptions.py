@@ -195,6 +195,32 @@ def test_change_of_plan_is_validated(place, person, plan):
     assert Subscription.objects.count() == 1
 
 
+def test_a_second_change_of_plan_on_a_replaced_subscription_is_refused(place, person, plan):
+    sub = subscribe(place, person, plan, dt.date(2026, 10, 1))
+    nomad = make_plan(place, "Nomade", "90.00")
+    new = subscription_change_plan(subscription=sub, by=None, plan=nomad, on=dt.date(2026, 12, 1))
+    # The old subscription still runs until 30/11: change it again, earlier.
+    with pytest.raises(Conflict) as err:
+        subscription_change_plan(
+            subscription=sub, by=None, plan=make_plan(place, "Libre"), on=dt.date(2026, 11, 15)
+        )
+    assert "déjà prévu" in err.value.message and "« Nomade » à partir du 01/12/2026" in (
+        err.value.message
+    )
+    assert "l'abonnement qui le remplace" in err.value.message
+    sub.refresh_from_db()
+    assert sub.end == dt.date(2026, 11, 30) and sub.plan == plan
+    assert list(Subscription.objects.order_by("start").values_list("plan__name", flat=True)) == [
+        "Résident",
+        "Nomade",
+    ]
+    # The subscription that replaces it may still change.
+    later = subscription_change_plan(
+        subscription=new, by=None, plan=Product.objects.get(name="Libre"), on=dt.date(2027, 1, 1)
+    )
+    assert later.replaces == new and later.start == dt.date(2027, 1, 1)
+
+
 # --- pause and resumption --------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conciergerie.billing import services
+from conciergerie.billing import periods, services
 from conciergerie.billing.models import (
     BillingSettings,
     Funding,
@@ -20,7 +20,10 @@ from conciergerie.billing.models import (
     Product,
     Subscription,
 )
+from conciergerie.billing.selectors.subscriptions import subscription_charge_key
 from conciergerie.billing.services.payments import payment_record
+from conciergerie.billing.services.runs import billing_run
+from conciergerie.billing.services.subscriptions import subscription_create
 from conciergerie.community import services as community
 from tests.billing.conftest import ON, issued_invoice, make_product
 from tests.conftest import login
@@ -188,6 +191,56 @@ def test_a_concierge_drafts_adds_lines_and_issues(team, place, person, plan):
     body = text(response)
     assert "F2026-00001" in body and "Télécharger le PDF" in body
     assert "Ajouter une ligne" not in body
+
+
+def test_a_subscribed_plan_added_by_hand_is_not_billed_again_by_the_run(team, place, person, plan):
+    today = services.today(place)
+    month = periods.month_of(today)
+    sub = subscription_create(place=place, by=None, plan=plan, person=person, start=month)
+    draft = services.invoice_draft_create(place=place, by=None, person=person)
+    response = team.post(
+        url("invoice_line_add", place, draft.uuid), {"product": plan.pk, "quantity": "1"}
+    )
+    assert response.status_code == 302
+    line = draft.lines.get()
+    assert line.charge_key == subscription_charge_key(sub, month)
+    assert line.subscription == sub  # pause, cancel and plan changes see the month as billed
+    assert (line.period_start, line.period_end) == (month, periods.month_end(month))
+
+    billing_run(place=place, period=month, on=today)
+    assert InvoiceLine.objects.filter(invoice__person=person, product=plan).count() == 1
+    assert not Invoice.objects.filter(person=person, status=Invoice.Status.ISSUED).exists()
+
+    # The same month again, by hand: refused on the form, nothing written.
+    other = services.invoice_draft_create(place=place, by=None, person=person)
+    response = team.post(
+        url("invoice_line_add", place, other.uuid), {"product": plan.pk, "quantity": "1"}
+    )
+    assert response.status_code == 400
+    body = text(response)
+    assert f"{periods.month_label(month).capitalize()} de l'abonnement" in body
+    assert "est déjà facturé à ce client (brouillon en cours)" in body
+    assert not other.lines.exists()
+
+
+def test_a_plan_month_the_run_billed_cannot_be_added_by_hand(team, place, person, plan):
+    today = services.today(place)
+    month = periods.month_of(today)
+    subscription_create(place=place, by=None, plan=plan, person=person, start=month)
+    billing_run(place=place, period=month, on=today)
+    invoice = Invoice.objects.get(person=person)
+    draft = services.invoice_draft_create(place=place, by=None, person=person)
+    response = team.post(
+        url("invoice_line_add", place, draft.uuid), {"product": plan.pk, "quantity": "1"}
+    )
+    assert response.status_code == 400
+    assert f"déjà facturé à ce client ({invoice.number})" in text(response)
+    assert not draft.lines.exists()
+    # Without a subscription to that plan, a plan is a line like any other.
+    org = community.organisation_create(place=place, by=None, name="Coop Vélo")
+    free = services.invoice_draft_create(place=place, by=None, organisation=org)
+    team.post(url("invoice_line_add", place, free.uuid), {"product": plan.pk, "quantity": "1"})
+    assert free.lines.get().charge_key == ""
 
 
 def test_issuing_an_empty_draft_says_why(team, place, person):
@@ -598,6 +651,37 @@ def test_only_admins_change_billing_settings(client, place, concierge):
     assert response.status_code == 400 and "TVA n'est pas valide" in text(response)
     billing.refresh_from_db()
     assert billing.vat_number == "FR40303265045"
+
+
+def test_day_counts_are_bounded_with_a_field_message(client, place, concierge):
+    admin = make_user(place=place, role="admin", email="admin@example.org")
+    login(client, admin)
+    data = {"legal_name": "L'Établi", "payment_days": "100000", "reminder_days": "15"}
+    response = client.post(url("settings", place), data)
+    assert response.status_code == 400 and "Au plus 365 jours." in text(response)
+    response = client.post(
+        url("settings", place), {**data, "payment_days": "30", "reminder_days": "100000"}
+    )
+    assert response.status_code == 400 and "Au plus 365 jours." in text(response)
+    billing = BillingSettings.objects.get(place=place)
+    assert (billing.legal_name, billing.payment_days, billing.reminder_days) == ("", 30, 15)
+
+    product = {
+        "name": "Carnet 10 jours",
+        "kind": "carnet",
+        "unit_price": "120",
+        "vat": "20",
+        "unit": "C62",
+        "room_hours": "0",
+        "machine_hours": "0",
+        "pack_kind": "jours_poste",
+        "pack_quantity": "10",
+        "pack_valid_days": "100000",
+        "active": "on",
+    }
+    response = client.post(url("product_create", place), product)
+    assert response.status_code == 400 and "Au plus 3650 jours (dix ans)." in text(response)
+    assert not Product.objects.exists()
 
 
 def test_every_post_needs_the_csrf_token(place, concierge, person):

@@ -369,6 +369,7 @@ def get_invoice_pdf(request: HttpRequest, invoice_id: UUID) -> HttpResponse:
 
     response = HttpResponse(invoice_pdf(invoice), content_type=PDF)
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"  # personal and legal data
     return response
 
 
@@ -418,4 +419,5 @@ def export_fec(
     body = content.encode() if isinstance(content, str) else content
     response = HttpResponse(body, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{fec_filename(place_obj, year)}"'
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -71,7 +72,12 @@ class BillingSettings(models.Model):
         default=False,
         help_text=_("« TVA non applicable, art. 293 B du CGI » sur chaque facture."),
     )
-    payment_days = models.PositiveIntegerField(_("délai de paiement (jours)"), default=30)
+    # Bounded: a due date or a reminder date must stay a date (huge values overflowed).
+    payment_days = models.PositiveIntegerField(
+        _("délai de paiement (jours)"),
+        default=30,
+        validators=[MaxValueValidator(365, _("Au plus 365 jours."))],
+    )
     iban = models.CharField(_("IBAN"), max_length=34, blank=True)
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
     legal_mentions = models.TextField(
@@ -87,7 +93,10 @@ class BillingSettings(models.Model):
     # recorded in a closed period.
     closed_until = models.DateField(_("période close jusqu'au"), null=True, blank=True)
     reminder_days = models.PositiveIntegerField(
-        _("relance tous les (jours)"), default=15, help_text=_("Après l'échéance.")
+        _("relance tous les (jours)"),
+        default=15,
+        help_text=_("Après l'échéance."),
+        validators=[MaxValueValidator(365, _("Au plus 365 jours."))],
     )
 
     def __str__(self) -> str:
@@ -151,7 +160,11 @@ class Product(PublicObject):
     pack_quantity = models.DecimalField(
         _("quantité du carnet"), max_digits=6, decimal_places=2, default=0
     )
-    pack_valid_days = models.PositiveIntegerField(_("validité du carnet (jours)"), default=365)
+    pack_valid_days = models.PositiveIntegerField(
+        _("validité du carnet (jours)"),
+        default=365,
+        validators=[MaxValueValidator(3650, _("Au plus 3650 jours (dix ans)."))],
+    )
     active = models.BooleanField(_("en vente"), default=True)
     created_at = models.DateTimeField(default=tz.now, editable=False)
 

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from conciergerie.billing.models import Invoice, Payment
+from conciergerie.billing.selectors.payments import with_amounts
 from conciergerie.billing.services.payments import PAY_NAMESPACE, payment_record
 from conciergerie.core import capacity
 from conciergerie.core.errors import InvalidInput, NotFound
@@ -84,6 +85,10 @@ def online_payment_confirm(*, place: Place, confirmation: Confirmation) -> Payme
         )
         if invoice is None:
             raise NotFound(_("Facture introuvable."))
+        # Money received is recorded whatever happened meanwhile (paid twice, a credit
+        # note): what the invoice no longer needs stays as the customer's credit.
+        left = with_amounts(Invoice.objects.filter(pk=invoice.pk)).get().left
+        applied = min(Decimal(confirmation.amount), max(left, Decimal(0)))
         return payment_record(
             place=place,
             by=None,
@@ -94,5 +99,5 @@ def online_payment_confirm(*, place: Place, confirmation: Confirmation) -> Payme
             organisation=invoice.organisation,
             reference=reference,
             note=_("Paiement en ligne"),
-            allocations=[(invoice, confirmation.amount)],
+            allocations=[(invoice, applied)] if applied > 0 else [],
         )

@@ -186,16 +186,29 @@ def invoice_line_add(request: HttpRequest, uuid: Any) -> HttpResponse:
     invoice = _invoice_or_404(request, uuid)
     form = LineForm(request.POST, place=request.place)
     if form.is_valid():
-        try:
-            services.invoice_line_add(invoice=invoice, by=request.user, **form.service_fields())
-        except DomainError as exc:
-            if exc.status == 409:  # issued meanwhile, or already billed
-                messages.error(request, exc.message)
-                return redirect(invoice.get_absolute_url())
-            _form_errors(form, exc)
+        fields = form.service_fields()
+        # A plan the customer subscribes to pays for that subscription's month: the line
+        # carries its charge key, so the billing run does not bill the month again.
+        plan_month = subscriptions.plan_month_for_line(invoice=invoice, product=fields["product"])
+        if plan_month is not None and plan_month.billed_by is not None:
+            form.add_error("product", plan_month.billed_message())
         else:
-            messages.success(request, _("Ligne ajoutée."))
-            return redirect(invoice.get_absolute_url() + "#lignes")
+            extra = plan_month.line_fields() if plan_month is not None else {}
+            try:
+                services.invoice_line_add(invoice=invoice, by=request.user, **fields, **extra)
+            except DomainError as exc:
+                # A conflict is the draft issued meanwhile, or (with a charge key) the month
+                # billed meanwhile: the latter goes on the form, the draft still takes lines.
+                issued = exc.status == 409 and (
+                    plan_month is None or _invoice_or_404(request, uuid).is_issued
+                )
+                if issued:
+                    messages.error(request, exc.message)
+                    return redirect(invoice.get_absolute_url())
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Ligne ajoutée."))
+                return redirect(invoice.get_absolute_url() + "#lignes")
     return _invoice_page(request, _detail_or_404(request, uuid), line_form=form, status=400)
 
 

@@ -20,7 +20,15 @@ from django.utils.translation import gettext as _
 
 from conciergerie.billing import chain
 from conciergerie.billing.amounts import line_net, totals, vat_terms
-from conciergerie.billing.models import BillingSettings, Invoice, InvoiceLine, Product, Vat
+from conciergerie.billing.models import (
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    Product,
+    Stream,
+    Subscription,
+    Vat,
+)
 from conciergerie.community.models import Organisation, Person
 from conciergerie.core import capacity
 from conciergerie.core.audit import audit_record
@@ -30,6 +38,8 @@ from conciergerie.core.money import parse_amount
 
 ISSUE_NAMESPACE = "billing.issue"
 MAX_QUANTITY = Decimal("1000000")
+# Amounts are numeric(12, 2): a line or an invoice of a billion euros is a typing mistake.
+MAX_AMOUNT = Decimal("1000000000")
 
 
 def settings_for(place: Place) -> BillingSettings:
@@ -205,6 +215,8 @@ def _quantity(value: Any, *, credit_note: bool) -> Decimal:
         quantity = Decimal("NaN")
     if not quantity.is_finite():
         raise InvalidInput({"quantity": [_("La quantité doit être un nombre.")]})
+    if abs(quantity) >= MAX_QUANTITY:  # before quantize(), which fails on huge exponents
+        raise InvalidInput({"quantity": [_("Quantité trop élevée.")]})
     if quantity != quantity.quantize(Decimal("0.001")):
         raise InvalidInput({"quantity": [_("Pas plus de trois chiffres après la virgule.")]})
     if quantity == 0:
@@ -232,11 +244,19 @@ def invoice_line_add(
     period_end: dt.date | None = None,
     charge_key: str = "",
     stream: str | None = None,
+    subscription: Subscription | None = None,
 ) -> InvoiceLine:
     """Add a line to a draft: a product (its price, VAT and unit unless given) or free text."""
     with capacity.guarded(ISSUE_NAMESPACE, [invoice.place_id]):
         invoice = Invoice.objects.select_related("place").get(pk=invoice.pk)
         _draft(invoice)
+        if invoice.is_credit_note:
+            raise Conflict(
+                _(
+                    "Un avoir reprend des lignes de la facture qu'il corrige : faites-le depuis "
+                    "la facture (« Faire un avoir »)."
+                )
+            )
         line = _line_build(
             invoice=invoice,
             product=product,
@@ -250,9 +270,15 @@ def invoice_line_add(
             charge_key=charge_key,
             stream=stream,
         )
+        if subscription is not None:
+            if subscription.place_id != invoice.place_id:
+                raise InvalidInput({"subscription": [_("Cet abonnement n'est pas de ce lieu.")]})
+            line.subscription = subscription
         line.position = (invoice.lines.aggregate(m=Max("position"))["m"] or 0) + 1
         if charge_key and InvoiceLine.objects.filter(charge_key=charge_key).exists():
             raise Conflict(_("Cela a déjà été facturé."))
+        if abs(invoice.total_gross) + abs(line.net_amount) * 2 >= MAX_AMOUNT:
+            raise InvalidInput({"quantity": [_("Montant total de la facture trop élevé.")]})
         line.save()
         _totals_save(invoice)
         audit_record(
@@ -320,6 +346,8 @@ def _line_build(
         qty = Decimal("1")
     if period_start and period_end and period_end < period_start:
         errors["period_end"] = [_("La fin de période précède son début.")]
+    if not errors and abs(line_net(qty, price)) >= MAX_AMOUNT:
+        errors["quantity"] = [_("Montant de la ligne trop élevé.")]
     if errors:
         raise InvalidInput(errors)
     return InvoiceLine(
@@ -384,11 +412,46 @@ def _check_issuable(invoice: Invoice, lines: Sequence[InvoiceLine], on: dt.date)
             _("La période est close jusqu'au %(date)s : impossible d'émettre à cette date.")
             % {"date": formats.date_format(billing.closed_until, "SHORT_DATE_FORMAT")}
         )
+    if any((line.vat == Vat.FRANCHISE) != billing.vat_franchise for line in lines):
+        raise Conflict(
+            _(
+                "Le régime de TVA du lieu a changé depuis que ce brouillon a été préparé : "
+                "retirez ses lignes et ajoutez-les à nouveau."
+            )
+        )
     if invoice.is_credit_note:
         if invoice.total_gross > 0:
             raise InvalidInput({"lines": [_("Le total d'un avoir est négatif ou nul.")]})
+        _check_credited(invoice, lines)
     elif invoice.total_gross < 0:
         raise InvalidInput({"lines": [_("Le total d'une facture ne peut pas être négatif.")]})
+
+
+def _check_credited(credit: Invoice, lines: Sequence[InvoiceLine]) -> None:
+    """Every line of a credit note corrects a line of its invoice, and never credits more
+    than was invoiced, counting the credit notes already issued."""
+    if credit.corrects_id is None:
+        raise InvalidInput({"lines": [_("Un avoir corrige une facture émise.")]})
+    invoiced = dict(
+        InvoiceLine.objects.filter(invoice_id=credit.corrects_id).values_list("pk", "quantity")
+    )
+    credited: dict[int, Decimal] = {}
+    for corrects_id, quantity in InvoiceLine.objects.filter(
+        corrects_id__in=list(invoiced),
+        invoice__kind=Invoice.Kind.CREDIT_NOTE,
+        invoice__status=Invoice.Status.ISSUED,
+    ).values_list("corrects_id", "quantity"):
+        credited[corrects_id] = credited.get(corrects_id, Decimal(0)) - quantity
+    for line in lines:
+        if line.corrects_id not in invoiced or line.quantity >= 0:
+            raise InvalidInput(
+                {"lines": [_("Chaque ligne d'un avoir corrige une ligne de la facture.")]}
+            )
+        credited[line.corrects_id] = credited.get(line.corrects_id, Decimal(0)) - line.quantity
+        if credited[line.corrects_id] > invoiced[line.corrects_id]:
+            raise InvalidInput(
+                {"lines": [_("Cet avoir créditerait plus que ce qui a été facturé.")]}
+            )
 
 
 def invoice_issue(*, invoice: Invoice, by: User | None, on: dt.date | None = None) -> Invoice:
@@ -477,6 +540,15 @@ def invoices_issue(
                 changes={"total_gross": [None, invoice.total_gross]},
             )
             result.append(invoice)
+        from conciergerie.billing.services.credits import pack_lots_grant
+
+        for invoice in result:
+            # Packs are sold under the subscriptions stream: only those invoices are read again.
+            if any(
+                line.product_id and line.stream == Stream.SUBSCRIPTIONS and line.quantity > 0
+                for line in invoice.lines.all()
+            ):
+                pack_lots_grant(invoice=invoice, by=by)
     return result
 
 

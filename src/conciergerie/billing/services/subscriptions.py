@@ -16,6 +16,7 @@ both create the same subscription. They are short and rare, so sharing it costs 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
@@ -23,8 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conciergerie.billing import periods
-from conciergerie.billing.models import Product, Subscription
-from conciergerie.billing.selectors.subscriptions import customer_filter, last_invoiced_line
+from conciergerie.billing.models import Invoice, InvoiceLine, Product, Subscription
+from conciergerie.billing.selectors.subscriptions import (
+    customer_filter,
+    last_invoiced_line,
+    running_in,
+    subscription_charge_key,
+)
 from conciergerie.billing.services import credits
 from conciergerie.billing.services.invoices import ISSUE_NAMESPACE, today
 from conciergerie.community.models import Organisation, Person
@@ -364,6 +370,17 @@ def subscription_change_plan(
     with _guard(subscription.place_id):
         old = _locked(subscription)
         place = old.place
+        # A subscription is replaced once (`replaces` is one-to-one): a second change on it
+        # would also contradict the one already planned. The successor is where to act.
+        successor = Subscription.objects.filter(replaces=old).select_related("plan").first()
+        if successor is not None:
+            raise Conflict(
+                _(
+                    "Un changement de forfait est déjà prévu pour cet abonnement : « %(plan)s » "
+                    "à partir du %(date)s. Modifiez plutôt l'abonnement qui le remplace."
+                )
+                % {"plan": successor.plan.name, "date": periods.short_date(successor.start)}
+            )
         errors: dict[str, list[str]] = {}
         _check_plan(place, plan, errors)
         if not errors and plan.pk == old.plan_id:
@@ -436,3 +453,61 @@ def subscription_change_plan(
             },
         )
     return new
+
+
+@dataclass(frozen=True)
+class PlanMonth:
+    """The month of a subscription that a plan line added by hand to a draft pays for."""
+
+    subscription: Subscription
+    coverage: periods.Coverage
+    charge_key: str
+    billed_by: Invoice | None  # the invoice that already bills that month, if any
+
+    def line_fields(self) -> dict[str, Any]:
+        """What `invoice_line_add` needs so that the billing run skips that month."""
+        return {
+            "subscription": self.subscription,
+            "charge_key": self.charge_key,
+            "period_start": self.coverage.first,
+            "period_end": self.coverage.last,
+        }
+
+    def billed_message(self) -> str:
+        invoice = self.billed_by
+        return _(
+            "%(month)s de l'abonnement « %(plan)s » est déjà facturé à ce client (%(invoice)s)."
+        ) % {
+            "month": periods.month_label(self.coverage.month).capitalize(),
+            "plan": self.subscription.plan.name,
+            "invoice": invoice.number if invoice and invoice.number else _("brouillon en cours"),
+        }
+
+
+def plan_month_for_line(*, invoice: Invoice, product: Product | None) -> PlanMonth | None:
+    """When a monthly plan is added by hand to a draft whose customer subscribes to it, the
+    line pays for that subscription's month — the draft's period, else the current month —
+    and carries its charge key, or the billing run would bill the month again. None when the
+    product is not a plan or no subscription to it runs that month. Three queries at most."""
+    if (
+        product is None
+        or product.kind != Product.Kind.PLAN
+        or invoice.kind != Invoice.Kind.INVOICE
+        or invoice.status != Invoice.Status.DRAFT
+        or (invoice.person_id is None and invoice.organisation_id is None)
+    ):
+        return None
+    place = invoice.place
+    month = periods.month_of(invoice.period_start or today(place))
+    if invoice.organisation_id is not None:
+        who = Q(organisation_id=invoice.organisation_id)
+    else:
+        who = Q(person_id=invoice.person_id, organisation__isnull=True)
+    for sub in running_in(place=place, month=month).filter(who, plan=product):
+        cov = periods.coverage(sub, month)
+        if cov is None:
+            continue
+        key = subscription_charge_key(sub, month)
+        line = InvoiceLine.objects.filter(charge_key=key).select_related("invoice").first()
+        return PlanMonth(sub, cov, key, line.invoice if line is not None else None)
+    return None

@@ -77,8 +77,12 @@ class Command(BaseCommand):
                 on = dt.date.fromisoformat(o["date"])
             except ValueError:
                 raise CommandError("Date d'émission attendue sous la forme AAAA-MM-JJ.") from None
+            if on > dt.date.today() + dt.timedelta(days=1):
+                # A future date would also block every invoice of the series until that day.
+                raise CommandError("Une facture ne peut pas être datée dans le futur.")
         progress = o["progress"] or (o["verbosity"] > 0 and sys.stderr.isatty())
         total = 0
+        failed: list[str] = []
         for place in self._places(o["place"]):
             started = time.monotonic()
             try:
@@ -90,7 +94,10 @@ class Command(BaseCommand):
                     progress=progress,
                 )
             except DomainError as exc:
-                raise CommandError(f"{place.name} : {_errors(exc)}") from None
+                # One place not ready (no SIRET yet…) must not stop the others' billing.
+                failed.append(f"{place.name} : {_errors(exc)}")
+                self.stderr.write(failed[-1])
+                continue
             total += run.invoices_created
             if o["verbosity"] > 0:
                 self.stdout.write(
@@ -100,6 +107,8 @@ class Command(BaseCommand):
                 )
         if o["verbosity"] > 0:
             self.stdout.write(self.style.SUCCESS(f"Total : {total} facture(s) émise(s)."))
+        if failed:
+            raise CommandError(f"{len(failed)} lieu(x) non facturé(s) : " + " ; ".join(failed))
 
     def _verify(self, **o: Any) -> None:
         broken = []
