@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from conciergerie.core import capacity
 from conciergerie.core.errors import Busy, Conflict
@@ -145,9 +145,10 @@ def test_with_the_guard_no_instant_is_ever_over_capacity(place, settings):
     assert outcomes["ok"] == Booking.objects.filter(resource__in=[big, single]).count()
 
 
-def test_postgresql_refuses_overlapping_exclusive_bookings(place):
-    if connection.vendor != "postgresql":
-        pytest.skip("the exclusion constraint exists on PostgreSQL only")
+def test_overlapping_exclusive_bookings_below_the_services(place):
+    """Below the services: PostgreSQL's exclusion constraint refuses an overlapping booking of
+    a capacity-1 resource even from raw ORM writes; SQLite has no such constraint, so there
+    the guard in the services is the only protection — and it refuses the same overlap."""
     room = make_resource(place, "Box", 1)
     fields = {
         "place": place,
@@ -156,10 +157,25 @@ def test_postgresql_refuses_overlapping_exclusive_bookings(place):
         "status": Booking.Status.CONFIRMED,
     }
     Booking.objects.create(start_at=DAY, end_at=DAY + dt.timedelta(hours=2), **fields)
-    with pytest.raises(IntegrityError, match="booking_no_overlap"):
-        Booking.objects.create(
-            start_at=DAY + dt.timedelta(hours=1), end_at=DAY + dt.timedelta(hours=3), **fields
+    overlap = {"start_at": DAY + dt.timedelta(hours=1), "end_at": DAY + dt.timedelta(hours=3)}
+    if connection.vendor == "postgresql":
+        with pytest.raises(IntegrityError, match="booking_no_overlap"), transaction.atomic():
+            Booking.objects.create(**overlap, **fields)
+        assert Booking.objects.filter(resource=room).count() == 1
+    else:
+        raw = Booking.objects.create(**overlap, **fields)
+        assert Booking.objects.filter(resource=room).count() == 2
+        raw.delete()
+    with pytest.raises(Conflict):
+        services.booking_create(
+            resource=room,
+            by=None,
+            level=Level.CONCIERGE,
+            start=overlap["start_at"],
+            end=overlap["end_at"],
+            notify=False,
         )
+    assert Booking.objects.filter(resource=room).count() == 1
 
 
 def test_a_writer_that_cannot_get_the_lock_in_time_gets_busy_and_writes_nothing(place, settings):
