@@ -15,21 +15,21 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from conciergerie.api.auth import Unauthorized, api_caller
+from conciergerie.api.places import choose_place
 from conciergerie.billing.amounts import CENT, totals, vat_terms
 from conciergerie.billing.models import Invoice, InvoiceLine
-from conciergerie.billing.selectors.payments import with_amounts
+from conciergerie.billing.selectors import invoices as invoices_selectors
 from conciergerie.billing.services.invoices import today
 from conciergerie.core import permissions
 from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from conciergerie.core.models import Place, User
-from conciergerie.spaces.api import _choose_place
+from conciergerie.core.models import User
 
 router = Router(tags=["billing"])
 
@@ -148,11 +148,6 @@ def _pdf_url(invoice: Invoice) -> str:
     return settings.BASE_URL + reverse("api:invoice_pdf", kwargs={"invoice_id": invoice.uuid})
 
 
-def _with_amounts(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """`paid`, `credited` and `left`, computed as the payments pages compute them."""
-    return with_amounts(qs.select_related("place", "corrects"))
-
-
 def _due(invoice: Invoice) -> Decimal:
     """What the customer still owes: nothing on a draft or a credit note (a credit note
     lowers what is due on the invoice it corrects)."""
@@ -239,33 +234,15 @@ def _require_caller(request: HttpRequest) -> User:
     return viewer
 
 
-def _invoices_for(viewer: User, place: Place, *, team: bool) -> QuerySet[Invoice]:
-    """What the caller may read in the place: all of it for the team, their own issued
-    invoices for a member."""
-    qs = Invoice.objects.filter(place=place)
-    if team:
-        return qs
-    return qs.filter(status=Invoice.Status.ISSUED, person__user=viewer)
-
-
 def _readable_invoice(viewer: User, invoice_id: UUID) -> tuple[Invoice, bool]:
     """The invoice and whether the caller reads it as the place's team; 404 for anyone
     who may not read it, whether it exists or not."""
-    found = Invoice.objects.filter(uuid=invoice_id).select_related("place").first()
-    if found is None or not permissions.can(viewer, "invoice.view_own", found.place):
+    place = invoices_selectors.place_of_invoice(uuid=invoice_id)
+    if place is None or not permissions.can(viewer, "invoice.view_own", place):
         raise NotFound(_("Facture introuvable."))
-    team = permissions.can(viewer, "billing.manage", found.place)
-    invoice = (
-        _with_amounts(_invoices_for(viewer, found.place, team=team))
-        .filter(pk=found.pk)
-        .prefetch_related(
-            "lines",
-            Prefetch(
-                "credit_notes",
-                queryset=Invoice.objects.filter(status=Invoice.Status.ISSUED).order_by("sequence"),
-            ),
-        )
-        .first()
+    team = permissions.can(viewer, "billing.manage", place)
+    invoice = invoices_selectors.invoice_readable(
+        place=place, user=viewer, team=team, uuid=invoice_id
     )
     if invoice is None:
         raise NotFound(_("Facture introuvable."))
@@ -314,18 +291,18 @@ def list_invoices(
         ]
     if errors:
         raise InvalidInput(errors)
-    place_obj = _choose_place(viewer, place)
+    place_obj = choose_place(viewer, place)
     if not permissions.can(viewer, "invoice.view_own", place_obj):
         raise PermissionDenied(_("Réservé aux membres et à l'équipe du lieu."))
     team = permissions.can(viewer, "billing.manage", place_obj)
-    qs = _invoices_for(viewer, place_obj, team=team)
+    qs = invoices_selectors.invoices_readable(place=place_obj, user=viewer, team=team)
     if status:
         qs = qs.filter(status=status)
     if kind:
         qs = qs.filter(kind=kind)
     if year is not None:
         qs = qs.filter(year=year)
-    page = _with_amounts(qs).order_by(
+    page = invoices_selectors.with_amounts_for_api(qs).order_by(
         F("issue_date").desc(nulls_first=True), F("chain_position").desc(nulls_first=True), "-id"
     )[offset : offset + limit]
     return InvoicePage(
@@ -400,7 +377,7 @@ def export_fec(
     ),  # type: ignore[type-arg]
 ) -> HttpResponse:
     viewer = _require_caller(request)
-    place_obj = _choose_place(viewer, place)
+    place_obj = choose_place(viewer, place)
     if not permissions.can(viewer, "billing.manage", place_obj):
         raise PermissionDenied(_("Réservé à l'équipe du lieu."))
     last = today(place_obj).year

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from conciergerie.api.auth import api_caller
+from conciergerie.api.places import place_or_404
 from conciergerie.community import selectors, services
 from conciergerie.community.models import PROFILE_FIELDS, Facet, Person
 from conciergerie.core import permissions
@@ -100,13 +101,6 @@ def _out(card: selectors.Card, show_visibility: bool) -> PersonOut:
     return PersonOut(**data)
 
 
-def _place_or_404(slug: str) -> Place:
-    place = Place.objects.filter(slug=slug).first()
-    if place is None:
-        raise NotFound(_("Lieu introuvable."), field="place")
-    return place
-
-
 @router.get(
     "/people",
     response=PersonPage,
@@ -121,7 +115,7 @@ def list_people(
     offset: int = Query(0, ge=0),  # type: ignore[type-arg]
 ) -> PersonPage:
     viewer = api_caller(request)
-    place_obj = _place_or_404(place) if place else None
+    place_obj = place_or_404(place) if place else None
     qs, default, levels = selectors.people_search(viewer=viewer, q=q, place=place_obj)
     items = []
     for person in qs[offset : offset + limit]:
@@ -153,7 +147,7 @@ def get_person(request: HttpRequest, person_id: UUID) -> PersonOut:
 
 def _target_place(viewer: User, slug: str | None) -> Place:
     if slug:
-        place = _place_or_404(slug)
+        place = place_or_404(slug)
     else:
         managed = [
             r.place

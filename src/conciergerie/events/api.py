@@ -16,6 +16,7 @@ from pydantic import BaseModel, PlainValidator, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from conciergerie.api.auth import Unauthorized, api_caller
+from conciergerie.api.places import choose_place
 from conciergerie.community.models import Person
 from conciergerie.core import permissions
 from conciergerie.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -24,7 +25,6 @@ from conciergerie.core.money import parse_amount
 from conciergerie.core.permissions import Level
 from conciergerie.events import selectors, services
 from conciergerie.events.models import Event, Registration, Ticket, TicketTier
-from conciergerie.spaces.api import _choose_place
 from conciergerie.spaces.models import Resource
 
 router = Router(tags=["events"])
@@ -439,7 +439,7 @@ def list_events(
         raise InvalidInput({"end": [_("La fin doit être après le début.")]})
     if category and category not in Event.Category.values:
         raise InvalidInput({"category": [_("Catégorie inconnue.")]})
-    place_obj = _choose_place(viewer, place)
+    place_obj = choose_place(viewer, place)
     level = permissions.level(viewer, place_obj)
     qs = selectors.events_visible(place=place_obj, level=level).filter(end_at__gt=start_utc)
     if end_utc is not None:
@@ -465,7 +465,7 @@ def create_event(request: HttpRequest, payload: EventIn) -> Status:
     viewer = api_caller(request)
     if viewer is None:
         raise Unauthorized(_("Authentification requise."))
-    place = _choose_place(viewer, payload.place)
+    place = choose_place(viewer, payload.place)
     if not permissions.can(viewer, "event.manage", place):
         raise PermissionDenied(_("Seule l'équipe du lieu crée des évènements."))
     errors: dict[str, list[str]] = {}

@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from conciergerie.api.auth import api_caller
+from conciergerie.api.places import choose_place
 from conciergerie.community.models import Person
 from conciergerie.core import permissions
 from conciergerie.core.errors import InvalidInput, NotFound, PermissionDenied
-from conciergerie.core.models import Place, PlaceRole, User
+from conciergerie.core.models import User
 from conciergerie.spaces import rules, selectors, services
 from conciergerie.spaces.models import Booking, Resource
 
@@ -92,27 +93,6 @@ class BookingPage(Schema):
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _place_or_404(slug: str) -> Place:
-    place = Place.objects.filter(slug=slug).first()
-    if place is None:
-        raise NotFound(_("Lieu introuvable."), field="place")
-    return place
-
-
-def _choose_place(viewer: User | None, slug: str | None) -> Place:
-    """The place named by its slug; without one, the caller's only place."""
-    if slug:
-        return _place_or_404(slug)
-    places = (
-        [r.place for r in PlaceRole.objects.filter(user=viewer).select_related("place")]
-        if viewer is not None
-        else []
-    )
-    if len(places) != 1:
-        raise InvalidInput({"place": [_("Indiquez le lieu (slug).")]})
-    return places[0]
-
-
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
     return rules.require_aware(value, field)
 
@@ -186,7 +166,7 @@ def list_resources(
     kind: str = "",
 ) -> list[ResourceOut]:
     viewer = api_caller(request)
-    place_obj = _choose_place(viewer, place)
+    place_obj = choose_place(viewer, place)
     qs = selectors.resources(place=place_obj, level=permissions.level(viewer, place_obj))
     if kind:
         qs = qs.filter(kind=kind)
@@ -291,7 +271,7 @@ def list_bookings(
             raise NotFound(_("Ressource introuvable."), field="resource")
         place_obj = resource_obj.place
     else:
-        place_obj = _choose_place(viewer, place)
+        place_obj = choose_place(viewer, place)
     level = permissions.level(viewer, place_obj)
     qs = selectors.bookings_visible(place=place_obj, user=viewer, level=level).select_related(
         "resource__place", "person"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, CharField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from conciergerie.billing.amounts import Totals, totals
@@ -212,5 +212,43 @@ def own_invoice(*, place: Place, user: User, uuid: Any) -> Invoice | None:
             status=Invoice.Status.ISSUED,
         )
         .select_related("place")
+        .first()
+    )
+
+
+# --- The JSON API's reads --------------------------------------------------------------------
+
+
+def with_amounts_for_api(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`paid`, `credited` and `left`, computed as the payments pages compute them."""
+    return with_amounts(qs.select_related("place", "corrects"))
+
+
+def invoices_readable(*, place: Place, user: User, team: bool) -> QuerySet[Invoice]:
+    """What the caller may read in the place: all of it for the team, their own issued
+    invoices for a member (the same ones as "Mes factures")."""
+    qs = Invoice.objects.filter(place=place)
+    if team:
+        return qs
+    return qs.filter(status=Invoice.Status.ISSUED, person__user=user, person__place=place)
+
+
+def place_of_invoice(*, uuid: Any) -> Place | None:
+    found = Invoice.objects.filter(uuid=uuid).select_related("place").first()
+    return found.place if found is not None else None
+
+
+def invoice_readable(*, place: Place, user: User, team: bool, uuid: Any) -> Invoice | None:
+    """One invoice with its lines, its issued credit notes and its amounts, if readable."""
+    return (
+        with_amounts_for_api(invoices_readable(place=place, user=user, team=team))
+        .filter(uuid=uuid)
+        .prefetch_related(
+            "lines",
+            Prefetch(
+                "credit_notes",
+                queryset=Invoice.objects.filter(status=Invoice.Status.ISSUED).order_by("sequence"),
+            ),
+        )
         .first()
     )
