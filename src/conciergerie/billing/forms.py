@@ -255,6 +255,13 @@ class CreditNoteForm(forms.Form):
     def line_field(line_id: int) -> str:
         return f"ligne_{line_id}"
 
+    def field_of_error(self, key: str) -> str | None:
+        """The service names a line's error "lines.<line id>"."""
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit():
+            return self.line_field(int(parts[1]))
+        return None
+
     def line_fields(self) -> list[forms.BoundField]:
         return [self[self.line_field(item.line.pk)] for item in self.lines]
 

@@ -43,17 +43,9 @@ from conciergerie.billing.services import invoices as services
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
+from conciergerie.core.forms import add_domain_errors
 
 PAGE_SIZE = 50
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    """Put a service's errors on the form's fields ("buyer.siret" goes on "siret")."""
-    for key, errs in exc.as_errors().items():
-        name = key.split(".")[-1]
-        field = name if name in form.fields else None
-        for err in errs:
-            form.add_error(field, err)
 
 
 def _pdf(pdf: bytes, filename: str, *, inline: bool = False) -> HttpResponse:
@@ -113,7 +105,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                 period_end=data.get("period_end"),
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Brouillon créé : ajoutez les lignes, puis émettez."))
             return redirect(invoice.get_absolute_url())
@@ -205,7 +197,7 @@ def invoice_line_add(request: HttpRequest, uuid: Any) -> HttpResponse:
                 if issued:
                     messages.error(request, exc.message)
                     return redirect(invoice.get_absolute_url())
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
             else:
                 messages.success(request, _("Ligne ajoutée."))
                 return redirect(invoice.get_absolute_url() + "#lignes")
@@ -240,7 +232,7 @@ def invoice_buyer(request: HttpRequest, uuid: Any) -> HttpResponse:
             if exc.status == 409:
                 messages.error(request, exc.message)
                 return redirect(invoice.get_absolute_url())
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Destinataire enregistré."))
             return redirect(invoice.get_absolute_url())
@@ -350,11 +342,10 @@ def invoice_payment(request: HttpRequest, uuid: Any) -> HttpResponse:
                 allocations=[(invoice, data["amount"])],
             )
         except DomainError as exc:
-            for key, errs in exc.as_errors().items():
-                # What is allocated to this invoice is the amount typed.
-                field = "amount" if key.startswith("allocations") else key.split(".")[-1]
-                for err in errs:
-                    form.add_error(field if field in form.fields else None, err)
+            # What is allocated to this invoice is the amount typed.
+            add_domain_errors(
+                form, exc, lambda key: "amount" if key.startswith("allocations") else None
+            )
         else:
             messages.success(request, _("Paiement enregistré."))
             return redirect(invoice.get_absolute_url() + "#paiements")
@@ -379,15 +370,7 @@ def credit_note_create(request: HttpRequest, uuid: Any) -> HttpResponse:
                 reason=form.cleaned_data.get("reason", ""),
             )
         except DomainError as exc:
-            for key, errs in exc.as_errors().items():
-                parts = key.split(".")
-                field = (
-                    form.line_field(int(parts[1]))
-                    if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit()
-                    else None
-                )
-                for err in errs:
-                    form.add_error(field if field in form.fields else None, err)
+            add_domain_errors(form, exc, form.field_of_error)
         else:
             messages.success(request, _("Avoir en brouillon : vérifiez-le, puis émettez-le."))
             return redirect(credit.get_absolute_url())
@@ -421,7 +404,7 @@ def funding_list(request: HttpRequest) -> HttpResponse:
         try:
             accounting.funding_record(place=place, by=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Financement enregistré."))
             return redirect("billing:fundings", place_slug=place.slug)
@@ -469,7 +452,7 @@ def product_form(request: HttpRequest, uuid: Any = None) -> HttpResponse:
                 setup.product_update(product=product, by=request.user, **form.service_fields())
                 messages.success(request, _("Produit enregistré."))
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             return redirect("billing:products", place_slug=place.slug)
     return render(
@@ -514,7 +497,7 @@ def subscription_create(request: HttpRequest) -> HttpResponse:
                 place=place, by=request.user, **form.service_fields()
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
             if "customer" in exc.as_errors():
                 for err in exc.as_errors()["customer"]:
                     form.add_error("person", err)
@@ -635,7 +618,7 @@ def subscription_action(request: HttpRequest, uuid: Any) -> HttpResponse:
             if exc.status == 409:
                 form.add_error(None, exc.message)
             else:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
         else:
             messages.success(request, done)
             if result is None:  # cancelled before it started: removed
@@ -657,7 +640,7 @@ def billing_settings(request: HttpRequest) -> HttpResponse:
         try:
             setup.billing_settings_update(place=place, by=request.user, **form.service_fields())
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Réglages de facturation enregistrés."))
             return redirect("billing:settings", place_slug=place.slug)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -26,16 +24,11 @@ from conciergerie.community.models import Facet, Introduction, Membership, Perso
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import Conflict, DomainError
+from conciergerie.core.forms import add_domain_errors
 
 PAGE_SIZE = 50
 # Cards are heavier than table rows: 24 fill a laptop screen and keep a cheap phone fast.
 DIRECTORY_PAGE_SIZE = 24
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    for field, errs in exc.as_errors().items():
-        for err in errs:
-            form.add_error(field if field in form.fields else None, err)
 
 
 @place_view("directory.view")
@@ -110,7 +103,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 **form.service_fields(),
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("%(name)s a été ajouté·e.") % {"name": person})
             return redirect(person.get_absolute_url())
@@ -145,7 +138,7 @@ def person_edit(request: HttpRequest, uuid: str) -> HttpResponse:
                 **form.service_fields(),
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Profil enregistré."))
             return redirect(person.get_absolute_url())
@@ -227,7 +220,7 @@ def organisation_form(request: HttpRequest, uuid: str | None = None) -> HttpResp
                     **form.cleaned_data,
                 )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Organisation enregistrée."))
             return redirect(org.get_absolute_url())
@@ -287,7 +280,7 @@ def membership_form(
                     )
                 services.membership_update(membership=membership, by=request.user, **data)
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             messages.success(request, _("Adhésion enregistrée."))
             return redirect(person.get_absolute_url())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from conciergerie.core import services
+from conciergerie.core.errors import DomainError
 from conciergerie.core.models import Place, Role
 from conciergerie.core.validators import WEEKDAYS, format_day_hours, parse_day_hours
 
@@ -147,3 +149,20 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Rôle"), choices=[("", _("Aucun accès")), *Role.choices], required=False
     )
+
+
+def add_domain_errors(
+    form: forms.BaseForm, exc: DomainError, field_of: Callable[[str], str | None] | None = None
+) -> None:
+    """A service's refusal as form messages, each on its field when the form has one.
+
+    A key names a field directly ("email"), or by a dotted path ("buyer.siret",
+    "attendees.0"): its first, then its last part is tried. `field_of` maps the keys a
+    form names differently."""
+    for key, errs in exc.as_errors().items():
+        name = field_of(key) if field_of is not None else None
+        if name is None:
+            parts = key.split(".")
+            name = next((n for n in (key, parts[0], parts[-1]) if n in form.fields), None)
+        for err in errs:
+            form.add_error(name if name in form.fields else None, err)

@@ -22,6 +22,7 @@ from conciergerie.community.models import Person
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
+from conciergerie.core.forms import add_domain_errors
 from conciergerie.core.markdown import render_markdown
 from conciergerie.core.permissions import Level
 from conciergerie.events import selectors, services
@@ -41,13 +42,6 @@ LIST_DAYS = 92  # the list shows three months ahead
 
 def _zone(place: Any) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(place.timezone or "Europe/Paris")
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    for field, errs in exc.as_errors().items():
-        key = field.split(".")[0] if field.split(".")[0] in form.fields else None
-        for err in errs:
-            form.add_error(key, err)
 
 
 def _own_person(request: HttpRequest) -> Person | None:
@@ -212,7 +206,7 @@ def register(request: HttpRequest, uuid: Any) -> HttpResponse:
                 attendees=form.attendees(),
             )
         except DomainError as exc:
-            _form_errors(form, exc)
+            add_domain_errors(form, exc)
         else:
             if registration.status == Registration.Status.CONFIRMED:
                 messages.success(
@@ -373,7 +367,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Évènement créé."))
                 return redirect(event.get_absolute_url())
             except DomainError as exc:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
                 for field, errs in exc.as_errors().items():
                     if field in repeat.fields:
                         for err in errs:
@@ -411,7 +405,7 @@ def event_edit(request: HttpRequest, uuid: Any) -> HttpResponse:
                 messages.success(request, _("Évènement enregistré."))
                 return redirect(event.get_absolute_url())
             except DomainError as exc:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
                 tier_messages += _tier_errors(tiers, exc)
     return render(
         request,

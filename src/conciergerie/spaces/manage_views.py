@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
+from conciergerie.core.forms import add_domain_errors
 from conciergerie.core.models import Place, User
 from conciergerie.core.permissions import Level
 from conciergerie.spaces import selectors, services
@@ -44,13 +45,6 @@ class PlaceRequest(HttpRequest):
 
 def _today(place: Place) -> dt.date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(place.timezone or "Europe/Paris")).date()
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    """A service's refusal as form messages: on its field when the form has one."""
-    for field, errs in exc.as_errors().items():
-        for err in errs:
-            form.add_error(field if field in form.fields else None, err)
 
 
 def _edit_url(resource: Resource, anchor: str = "") -> str:
@@ -123,7 +117,7 @@ def resource_create(request: PlaceRequest) -> HttpResponse:
                     **form.service_fields(),
                 )
             except DomainError as exc:
-                _form_errors(form, exc)
+                add_domain_errors(form, exc)
                 status = exc.status
             else:
                 messages.success(
@@ -152,7 +146,7 @@ def _submit(
     try:
         result = write(form.cleaned_data)
     except DomainError as exc:
-        _form_errors(form, exc)
+        add_domain_errors(form, exc)
         return _edit_page(request, resource, **{form_name: form}, status=exc.status)
     messages.success(request, done(result))
     return redirect(_edit_url(resource, anchor))

@@ -23,6 +23,7 @@ from conciergerie.community.models import Person
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import Conflict, DomainError, InvalidInput
+from conciergerie.core.forms import add_domain_errors
 from conciergerie.core.permissions import Level
 from conciergerie.spaces import selectors, services
 from conciergerie.spaces.forms import BookingForm, ClosureForm, SearchForm, SeriesForm
@@ -35,12 +36,6 @@ SKIPPED_SHOWN = 10  # dates of a recurring booking not booked, one message each;
 
 def _zone(place: Any) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(place.timezone or "Europe/Paris")
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    for field, errs in exc.as_errors().items():
-        for err in errs:
-            form.add_error(field if field in form.fields else None, err)
 
 
 def _own_person(request: HttpRequest, *, create: bool = False) -> Person | None:
@@ -296,7 +291,7 @@ def booking_create(request: HttpRequest, uuid: str) -> HttpResponse:
             seats=form.cleaned_data["seats"],
         )
     except DomainError as exc:
-        _form_errors(form, exc)
+        add_domain_errors(form, exc)
         seats = form.cleaned_data["seats"]
         waitlist = None
         if (
@@ -478,7 +473,7 @@ def waitlist_join(request: HttpRequest, uuid: str) -> HttpResponse:
             seats=form.cleaned_data["seats"],
         )
     except DomainError as exc:
-        _form_errors(form, exc)
+        add_domain_errors(form, exc)
         return _resource_page(
             request, resource, booking_form=form, view="jour", anchor=day, status=exc.status
         )
@@ -540,7 +535,7 @@ def _series_errors(form: SeriesForm, exc: DomainError) -> None:
             % {"n": services.MAX_SERIES},
         )
         return
-    _form_errors(form, exc)
+    add_domain_errors(form, exc)
 
 
 @place_view("booking.create")
@@ -633,7 +628,7 @@ def out_of_service(request: HttpRequest, uuid: str) -> HttpResponse:
             resource=resource,
         )
     except DomainError as exc:
-        _form_errors(form, exc)
+        add_domain_errors(form, exc)
         return _resource_page(request, resource, closure_form=form, status=exc.status)
     local_start = start.astimezone(zone)
     if cancelled:
