@@ -12,7 +12,7 @@ machine bookings of November with an amount due, of which 500 took plan credits 
 `credits_take` (some fully covered, some partly). A second, empty place measures the fixed
 cost of the command.
 
-- The run: `conciergerie billing run --period 2026-11 --place <slug> --date 2026-12-01`
+- The run: `conciergerie billing run --period 2026-10 --place <slug> --date 2026-11-01`
   timed end to end from the shell (Python start, Django setup, the run, exit), then run a
   second time (must issue 0 invoices). The command's own figure (the run alone) is read
   from its output.
@@ -49,8 +49,9 @@ from run import (  # noqa: E402 - bench/run.py, the benches' shared helpers
 SECTION = "Facturation mensuelle"
 SLUG = "banc-facturation"
 EMPTY = "banc-facturation-vide"
-PERIOD = "2026-11"
-ISSUE_DATE = "2026-12-01"
+# A month already over, billed on the 1st of the next: issue dates may not be in the future.
+PERIOD = "2026-10"
+ISSUE_DATE = "2026-11-01"
 GOAL_SECONDS = 30.0
 SUBSCRIPTIONS = 10_000
 BOOKINGS = 2_000
@@ -93,7 +94,9 @@ def step_prepare() -> dict[str, Any]:
         email="banc@example.org",
     )
     core.place_create(by=None, slug=EMPTY, name="Banc d'essai, lieu vide")
-    BillingSettings.objects.create(place=place, legal_name="Banc d'essai SCIC", payment_days=30)
+    BillingSettings.objects.create(
+        place=place, legal_name="Banc d'essai SCIC", vat_number="FR44732829320", payment_days=30
+    )
 
     def product(name: str, kind: str, price: str, **extra: Any) -> Any:
         return Product.objects.create(
@@ -139,12 +142,12 @@ def step_prepare() -> dict[str, Any]:
         kind = rng.random()
         sub = Subscription(place=place, person=person, plan=plan, start=dt.date(2026, 9, 1))
         if kind < 0.15:
-            sub.start = dt.date(2026, 11, rng.randint(2, 28))
+            sub.start = dt.date(2026, 10, rng.randint(2, 28))
         elif kind < 0.20:
             day = rng.randint(1, 20)
             sub.paused_from, sub.paused_until = (
-                dt.date(2026, 11, day),
-                dt.date(2026, 11, day + 9),
+                dt.date(2026, 10, day),
+                dt.date(2026, 10, day + 9),
             )
         subs.append(sub)
     Subscription.objects.bulk_create(subs, batch_size=BATCH)
@@ -154,7 +157,7 @@ def step_prepare() -> dict[str, Any]:
         person = people[rng.randrange(count)]
         resource = room if i % 2 else laser
         day = rng.randint(1, 30)
-        start = dt.datetime(2026, 11, day, rng.randint(8, 16), tzinfo=zone)
+        start = dt.datetime(2026, 10, day, rng.randint(8, 16), tzinfo=zone)
         length = rng.choice([1, 2, 3])
         price = Decimal("12.00") if resource is room else Decimal("18.00")
         bookings.append(
@@ -180,7 +183,7 @@ def step_prepare() -> dict[str, Any]:
     covered = [credits_take(booking=b) for b in taking]
     return {
         "subscriptions": len(subs),
-        "prorated": sum(1 for s in subs if s.start.month == 11),
+        "prorated": sum(1 for s in subs if s.start.month == 10),
         "paused": sum(1 for s in subs if s.paused_from),
         "bookings": BOOKINGS,
         "taking": len(taking),
@@ -217,8 +220,8 @@ def step_baseline() -> dict[str, Any]:
                 Invoice(
                     place=place,
                     buyer=buyer,
-                    period_start=dt.date(2026, 11, 1),
-                    period_end=dt.date(2026, 11, 30),
+                    period_start=dt.date(2026, 10, 1),
+                    period_end=dt.date(2026, 10, 31),
                 )
                 for _ in range(size)
             )
@@ -227,7 +230,7 @@ def step_baseline() -> dict[str, Any]:
                 InvoiceLine(
                     invoice=d,
                     position=p,
-                    label="Résident — novembre 2026",
+                    label="Résident — octobre 2026",
                     quantity=Decimal("1"),
                     unit="MON",
                     unit_price=Decimal("300.00"),
@@ -360,9 +363,9 @@ def report(results: list[dict[str, Any]], info: dict[str, str], args: Any, elaps
         "Méthode : par exécution et par base, un dossier de données neuf (et pour PostgreSQL "
         "une base `conciergerie_bench_<aléa>` créée puis supprimée), migré. Un lieu, trois "
         f"forfaits mensuels, une salle et une machine ; {size} personnes et {size} abonnements "
-        "écrits en masse — 80 % courent tout novembre 2026, 15 % commencent en cours de mois "
+        "écrits en masse — 80 % courent tout octobre 2026, 15 % commencent en cours de mois "
         "(au prorata), 5 % ont dix jours de pause (au prorata) ; "
-        f"{_n(BOOKINGS)} réservations confirmées de novembre avec un montant dû, dont "
+        f"{_n(BOOKINGS)} réservations confirmées d'octobre avec un montant dû, dont "
         f"{_n(TAKING)} ont pris des crédits de forfait par `credits_take` (couvertes en tout ou "
         "en partie). Puis, chronométré depuis le shell (démarrage de Python et de Django "
         f"compris) : `conciergerie billing run --period {PERIOD} --place … --date {ISSUE_DATE}`, "

@@ -355,6 +355,7 @@ def test_command_runs_then_verifies_the_chain(place, person):
 def test_a_place_not_ready_does_not_stop_the_others(place, person):
     # "aaa-…" sorts before "etabli": without its SIRET it cannot invoice, the other still does.
     bare = make_place(slug="aaa-pas-pret", name="Pas prêt", billable=False)
+    make_place(slug="aab-rien", name="Rien à facturer", billable=False)  # nothing due: fine
     subscribe(bare, make_person(place=bare, first_name="Ana"), make_plan(bare))
     subscribe(place, person, make_plan(place))
     out, err = io.StringIO(), io.StringIO()
@@ -363,6 +364,7 @@ def test_a_place_not_ready_does_not_stop_the_others(place, person):
             "billing", "run", "--period", "2026-11", "--date", "2026-11-20", stdout=out, stderr=err
         )
     assert "Pas prêt" in str(failed.value) and "SIRET" in str(failed.value)
+    assert "Rien à facturer" not in str(failed.value) and "1 lieu(x)" in str(failed.value)
     assert Invoice.objects.filter(place=place, status=Invoice.Status.ISSUED).count() == 1
     assert not Invoice.objects.filter(place=bare).exists()
 

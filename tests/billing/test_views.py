@@ -693,3 +693,22 @@ def test_every_post_needs_the_csrf_token(place, concierge, person):
     assert response.status_code == 403
     draft.refresh_from_db()
     assert draft.status == Invoice.Status.DRAFT
+
+
+def test_the_subscription_and_product_pages_read_in_a_fixed_number_of_queries(
+    team, place, person, plan
+):
+    from conciergerie.billing.services.runs import billing_run
+
+    subscription = Subscription.objects.create(
+        place=place, person=person, plan=plan, start=dt.date(ON.year, 1, 1)
+    )
+    page = url("subscription", place, subscription.uuid)
+    product_page = url("product", place, plan.uuid)
+    billing_run(place=place, period=dt.date(ON.year, 1, 1), on=dt.date(ON.year, 1, 1))
+    first = (queries(team, page), queries(team, product_page))
+    for month in range(2, 7):  # five more billed months
+        day = dt.date(ON.year, month, 1)
+        billing_run(place=place, period=day, on=day)
+    assert subscription.lines.count() == 6
+    assert (queries(team, page), queries(team, product_page)) == first

@@ -558,7 +558,6 @@ def billing_run(
     if batch_size < 1:
         raise InvalidInput({"batch_size": [_("Au moins une facture par lot.")]})
     billing = settings_for(place)
-    seller_check(place, billing)
     if billing.closed_until and on <= billing.closed_until:
         raise Conflict(
             _("La période est close jusqu'au %(date)s : impossible d'émettre à cette date.")
@@ -566,6 +565,8 @@ def billing_run(
         )
     ctx = _context(place, month, on, by)
     customers = _collect(ctx)
+    if customers:  # a place with nothing to bill needs no legal identity yet
+        seller_check(place, billing)
     run = BillingRun.objects.create(place=place, period=month)
     bar = tqdm(
         total=len(customers),
