@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "conciergerie.spaces",
     "conciergerie.events",
     "conciergerie.billing",
+    "conciergerie.commons",
     "conciergerie.demo",
 ]
 

@@ -30,6 +30,8 @@ RULES: dict[str, Level] = {
     "resource.view": Level.ANONYMOUS,  # active resources and their free/busy
     "event.view": Level.ANONYMOUS,  # public events; members-only ones are filtered by selectors
     "event.register": Level.ANONYMOUS,  # visitors register with a name and an e-mail
+    "commons.view": Level.ANONYMOUS,  # validated commons, FAQ, documentation, campaigns
+    "aiguillage.ask": Level.ANONYMOUS,  # describe a need, get commons and people to call
     # Members
     "directory.view": Level.MEMBER,
     "person.view": Level.MEMBER,
@@ -37,6 +39,9 @@ RULES: dict[str, Level] = {
     "profile.edit_own": Level.MEMBER,
     "booking.create": Level.MEMBER,  # for oneself; the resource's own rules apply on top
     "invoice.view_own": Level.MEMBER,  # one's own invoices, subscriptions and credits
+    "commons.propose": Level.MEMBER,  # propose commons and edits, vote, report outdated info
+    "page.edit": Level.MEMBER,  # write documentation pages (every change is a revision)
+    "campaign.pledge": Level.MEMBER,  # pledge to co-finance a commons
     # Concierges (back office)
     "backoffice.view": Level.CONCIERGE,
     "person.manage": Level.CONCIERGE,
@@ -54,6 +59,9 @@ RULES: dict[str, Level] = {
     "booking.manage": Level.CONCIERGE,  # on someone's behalf, approve, check in, lend
     "event.manage": Level.CONCIERGE,  # create and edit events, check in, reports, exports
     "billing.manage": Level.CONCIERGE,  # products, subscriptions, invoices, payments, exports
+    "commons.moderate": Level.CONCIERGE,  # validate, edit, archive; reports, grid, FAQ, imports
+    "aiguillage.manage": Level.CONCIERGE,  # aiguilleurs, every orientation, figures
+    "campaign.manage": Level.CONCIERGE,  # co-financing campaigns
     # Admins
     "billing.close": Level.ADMIN,  # billing settings, closing a period
     "place.edit": Level.ADMIN,
@@ -111,3 +119,12 @@ def can_edit_person(user: User | None, place: Place, person: object) -> bool:
         and user is not None
         and getattr(person, "user_id", None) == user.pk
     )
+
+
+def can_orient(user: User | None, place: Place) -> bool:
+    """The team, and the place's active aiguilleurs, record orientations and follow them up."""
+    if can(user, "aiguillage.manage", place):
+        return True
+    if user is None or not can(user, "directory.view", place):
+        return False
+    return user.people.filter(place=place, aiguilleur__active=True).exists()  # type: ignore[attr-defined]

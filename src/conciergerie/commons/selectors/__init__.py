@@ -1,0 +1,1 @@
+"""Commons reads, one module per part of the app."""

@@ -1,0 +1,1 @@
+"""Commons writes, one module per part of the app."""
