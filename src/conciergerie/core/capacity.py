@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 from conciergerie.core.errors import Busy
 
@@ -121,6 +121,67 @@ class Guard:
                 cursor.nextset()
             return cursor.fetchone()
 
+    def can_commit_locked(self) -> bool:
+        """Whether `commit_locked` may be used: PostgreSQL, locks still pending, statements
+        sent together (client-side binding), and this guard's transaction the outermost one
+        (inside a caller's transaction, committing is the caller's business)."""
+        return (
+            self.pending
+            and connection.vendor == "postgresql"
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+            and connection.in_atomic_block
+            and not connection.savepoint_ids
+        )
+
+    def commit_locked(
+        self, read: tuple[str, Sequence[Any]], columns: list[str], condition: str, params: list[Any]
+    ) -> None:
+        """Take the locks, check `condition` (SQL over the columns of `read`'s row, with
+        `params`) and COMMIT, all in one round trip (see `can_commit_locked`).
+
+        The lock is then held only while the server checks and flushes the commit, never
+        while this process waits for its turn to run Python — with dozens of threads per
+        process, that wait (the GIL) made every other writer of the same key wait too.
+        When the condition does not hold the server raises `Refused`: nothing is committed,
+        the transaction is aborted and the caller's atomic block rolls it back."""
+        sql, read_params = read
+        names = ", ".join(columns)
+        batch = "; ".join(
+            [
+                "SELECT set_config('lock_timeout', %s, true)",
+                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k)"
+                " AS keys",
+                # conciergerie_refuse() raises (events migration 0003); CASE evaluates it only
+                # when the condition fails. Only this module's and the caller's SQL go in.
+                f"SELECT CASE WHEN {condition} THEN 1 ELSE conciergerie_refuse() END"  # noqa: S608
+                f" FROM ({sql}) AS f({names})",
+                "COMMIT",
+            ]
+        )
+        self.pending = False
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(
+                    batch,
+                    [
+                        f"{int(lock_timeout() * 1000)}ms",
+                        sorted({_lock_id(self.namespace, k) for k in self.keys}),
+                        *params,
+                        *read_params,
+                    ],
+                )
+            except DatabaseError as exc:
+                state = getattr(exc.__cause__, "sqlstate", "")
+                if state == REFUSED:
+                    raise Refused from exc
+                if state == LOCK_NOT_AVAILABLE:
+                    raise _busy() from exc
+                raise
+
+
+class Refused(Exception):
+    """`Guard.commit_locked`'s condition did not hold: nothing was committed."""
+
 
 @contextmanager
 def guarded(namespace: str, keys: Iterable[int], *, deferred: bool = False) -> Iterator[Guard]:
@@ -149,6 +210,7 @@ def guarded(namespace: str, keys: Iterable[int], *, deferred: bool = False) -> I
 
 
 LOCK_NOT_AVAILABLE = "55P03"
+REFUSED = "CR001"  # raised by conciergerie_refuse()
 
 
 def lock_timeout() -> float:

@@ -745,6 +745,49 @@ def registration_create(
     wanted: dict[int, int] = {}
     for seat in seats:
         wanted[seat.tier.pk] = wanted.get(seat.tier.pk, 0) + 1
+    try:
+        return _register(event, tiers, seats, wanted, person, name, email, by, now, notify, True)
+    except capacity.Refused:
+        # The quick check found the order does not fit (full, duplicate, a tier gone…):
+        # nothing was kept. Again the long way, which says why and may put it on the waitlist.
+        return _register(event, tiers, seats, wanted, person, name, email, by, now, notify, False)
+
+
+def _fits_condition(wanted: dict[int, int]) -> tuple[list[str], str, list[Any]]:
+    """The `_held_query` row's column names, and the SQL condition (with its parameters) under
+    which an order of `wanted` seats per tier fits: the rule `_shortage` applies in Python."""
+    columns = ["capacity", "waitlist", "cancelled", "held", "same"]
+    condition = "NOT f.cancelled AND f.same = 0 AND f.held + %s <= f.capacity"
+    params: list[Any] = [sum(wanted.values())]
+    for i, n in enumerate(wanted.values()):
+        columns += [f"quota{i}", f"taken{i}"]
+        # quota is NULL when the tier is gone, 0 when it has no quota.
+        condition += (
+            f" AND f.quota{i} IS NOT NULL AND (f.quota{i} = 0 OR f.taken{i} + %s <= f.quota{i})"
+        )
+        params.append(n)
+    return columns, condition, params
+
+
+def _register(
+    event: Event,
+    tiers: list[TicketTier],
+    seats: list[_Seat],
+    wanted: dict[int, int],
+    person: Person | None,
+    name: str,
+    email: str,
+    by: User | None,
+    now: dt.datetime,
+    notify: bool,
+    quick: bool,
+) -> Registration:
+    """Write the order, then check it under the event's lock (see `registration_create`).
+
+    `quick`: on PostgreSQL, when this is the outermost transaction, the lock, the check and
+    the COMMIT go in one round trip (`Guard.commit_locked`), so the lock is never held while
+    this process waits to run Python; an order that does not fit raises `capacity.Refused`."""
+    place = event.place
     registration = Registration(
         event=event,
         place=place,
@@ -791,48 +834,71 @@ def registration_create(
                 target=registration,
                 changes=changes,
             )
-        with guard.locked(_held_query(registration, list(wanted))) as row:
-            fresh = _Fresh.from_row(row, list(wanted))
-            if fresh.cancelled:
-                raise Conflict(_("Cet évènement est annulé."))
-            if set(wanted) - set(fresh.quotas):
-                raise Conflict(_("Un tarif choisi n'est plus proposé : rechargez la page."))
-            if fresh.duplicate:
-                raise Conflict(_("Vous êtes déjà inscrit·e à cet évènement."))
-            shortage = _shortage(event, tiers, wanted, fresh.held, fresh.per_tier, fresh)
-            if shortage and not fresh.waitlist:
-                raise Conflict(shortage)
-            if shortage:
-                registration.status = Registration.Status.WAITLISTED
-                registration.confirmed_at = None
-                registration.save(update_fields=["status", "confirmed_at"])
-                entry.changes["status"] = [None, registration.status]
-                entry.save(update_fields=["changes"])
-            capacity.race_window()
-            if notify:
-                by_pk = {t.pk: t for t in tiers}
-                if registration.status == Registration.Status.CONFIRMED:
-                    lines = _ticket_lines(registration, tickets, by_pk, links=True)
-                    _notify(
-                        registration,
-                        _("Inscription confirmée : %(title)s") % {"title": event.title},
-                        _("Votre inscription est confirmée : %(when)s.\n\nBillets :\n%(lines)s")
-                        % {"when": _when(event), "lines": lines},
-                        tickets=tickets,
-                    )
-                else:
-                    lines = _ticket_lines(registration, tickets, by_pk)
-                    _notify(
-                        registration,
-                        _("Liste d'attente : %(title)s") % {"title": event.title},
-                        _(
-                            "L'évènement est complet (%(when)s) : vous êtes sur la liste "
-                            "d'attente. Si une place se libère, nous vous écrirons.\n\n"
-                            "Personnes inscrites :\n%(lines)s"
-                        )
-                        % {"when": _when(event), "lines": lines},
-                    )
+        read = _held_query(registration, list(wanted))
+        if quick and guard.can_commit_locked():
+            guard.commit_locked(read, *_fits_condition(wanted))
+        else:
+            _check_locked(guard, read, registration, entry, event, tiers, wanted)
+        capacity.race_window()
+        if notify:
+            _registration_notify(registration, event, tiers, tickets)
     return registration
+
+
+def _check_locked(
+    guard: capacity.Guard,
+    read: tuple[str, list[Any]],
+    registration: Registration,
+    entry: Any,
+    event: Event,
+    tiers: list[TicketTier],
+    wanted: dict[int, int],
+) -> None:
+    """Lock, read, then decide in Python: refuse (Conflict), confirm, or waitlist in place."""
+    with guard.locked(read) as row:
+        fresh = _Fresh.from_row(row, list(wanted))
+        if fresh.cancelled:
+            raise Conflict(_("Cet évènement est annulé."))
+        if set(wanted) - set(fresh.quotas):
+            raise Conflict(_("Un tarif choisi n'est plus proposé : rechargez la page."))
+        if fresh.duplicate:
+            raise Conflict(_("Vous êtes déjà inscrit·e à cet évènement."))
+        shortage = _shortage(event, tiers, wanted, fresh.held, fresh.per_tier, fresh)
+        if shortage and not fresh.waitlist:
+            raise Conflict(shortage)
+        if shortage:
+            registration.status = Registration.Status.WAITLISTED
+            registration.confirmed_at = None
+            registration.save(update_fields=["status", "confirmed_at"])
+            entry.changes["status"] = [None, registration.status]
+            entry.save(update_fields=["changes"])
+
+
+def _registration_notify(
+    registration: Registration, event: Event, tiers: list[TicketTier], tickets: list[Ticket]
+) -> None:
+    by_pk = {t.pk: t for t in tiers}
+    if registration.status == Registration.Status.CONFIRMED:
+        lines = _ticket_lines(registration, tickets, by_pk, links=True)
+        _notify(
+            registration,
+            _("Inscription confirmée : %(title)s") % {"title": event.title},
+            _("Votre inscription est confirmée : %(when)s.\n\nBillets :\n%(lines)s")
+            % {"when": _when(event), "lines": lines},
+            tickets=tickets,
+        )
+    else:
+        lines = _ticket_lines(registration, tickets, by_pk)
+        _notify(
+            registration,
+            _("Liste d'attente : %(title)s") % {"title": event.title},
+            _(
+                "L'évènement est complet (%(when)s) : vous êtes sur la liste "
+                "d'attente. Si une place se libère, nous vous écrirons.\n\n"
+                "Personnes inscrites :\n%(lines)s"
+            )
+            % {"when": _when(event), "lines": lines},
+        )
 
 
 def _may_manage(registration: Registration, by: User | None, level: Level) -> bool:
