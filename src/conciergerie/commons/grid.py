@@ -154,7 +154,7 @@ def clean_answers(
         if q is None:
             errors[where] = [_("Question inconnue de la grille.")]
             continue
-        if not q.applies_to(kind):
+        if kind and not q.applies_to(kind):  # no kind: its own error says it
             errors[where] = [_("Cette question ne concerne pas ce type de commun.")]
             continue
         if value in (None, ""):

@@ -13,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from conciergerie.community.models import Person
 from conciergerie.core.models import Place, PublicObject
@@ -238,7 +239,9 @@ class Proposal(PublicObject):
 class Vote(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    value = models.SmallIntegerField(choices=[(1, _("Pour")), (-1, _("Contre"))])
+    value = models.SmallIntegerField(
+        choices=[(1, pgettext_lazy("vote", "Pour")), (-1, pgettext_lazy("vote", "Contre"))]
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

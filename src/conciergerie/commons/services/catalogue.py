@@ -69,7 +69,7 @@ def _labels(data: dict[str, Any], key: str, errors: dict[str, list[str]]) -> lis
         return []
     out = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(out) > MAX_LIST or any(len(v) > 80 for v in out):
-        errors[key] = [_("%(n)s éléments de 80 caractères au plus.") % {"n": MAX_LIST}]
+        errors[key] = [_("Au plus %(n)s éléments, de 80 caractères chacun.") % {"n": MAX_LIST}]
         return []
     return out
 
@@ -99,6 +99,13 @@ def _records(
     return out
 
 
+def _reserved_slugs() -> frozenset[str]:
+    """The catalogue's own page names (communs/questions/…): a commons cannot take one."""
+    from conciergerie.commons.catalogue_urls import taken_words
+
+    return taken_words()
+
+
 def commons_clean(*, place: Place, data: Any) -> dict[str, Any]:
     """Check one commons' data (import format); every problem at once, per field."""
     if not isinstance(data, dict):
@@ -115,8 +122,14 @@ def commons_clean(*, place: Place, data: Any) -> dict[str, Any]:
         errors["slug"] = [_("Texte attendu.")]
         slug = ""
     slug = slug.strip() or slugify(clean["name"])[:120]
-    if not _SLUG.match(slug) or len(slug) > 120:
+    if not slug and "name" in errors:
+        pass  # the missing name says it already
+    elif not _SLUG.match(slug) or len(slug) > 120:
         errors["slug"] = [_("Lettres minuscules sans accents, chiffres et tirets.")]
+    elif slug in _reserved_slugs():
+        errors["slug"] = [
+            _("Cet identifiant est celui d'une page du catalogue : choisissez-en un autre.")
+        ]
     clean["slug"] = slug
     kind = data.get("kind")
     if kind not in Kind.values:
