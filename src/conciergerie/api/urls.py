@@ -11,6 +11,7 @@ from ninja.security import HttpBearer
 
 from conciergerie.api.auth import api_caller
 from conciergerie.billing.api import router as billing_router
+from conciergerie.commons.api import router as commons_router
 from conciergerie.community.api import router as community_router
 from conciergerie.core.api import router as core_router
 from conciergerie.core.errors import DomainError
@@ -103,3 +104,4 @@ api.add_router("/", community_router)
 api.add_router("/", spaces_router)
 api.add_router("/", events_router)
 api.add_router("/", billing_router)
+api.add_router("/", commons_router)
