@@ -8,6 +8,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from conciergerie.billing.models import Product, Subscription
 from conciergerie.billing.services import invoices as billing
+from conciergerie.commons.services.aiguillage import aiguilleur_set, orientation_request
+from conciergerie.commons.services.campaigns import campaign_create
+from conciergerie.commons.services.faq import faq_entry_save
+from conciergerie.commons.services.moderation import proposal_create, report_create
+from conciergerie.commons.services.pages import page_create
 from conciergerie.community import services as community
 from conciergerie.community.models import ImportBatch
 from conciergerie.core import services as core
@@ -15,6 +20,7 @@ from conciergerie.core.permissions import Level
 from conciergerie.events import services as events
 from conciergerie.spaces import services as spaces
 from conciergerie.spaces.feeds import calendar_feed_for
+from tests.commons.conftest import commons_data, make_commons
 from tests.conftest import login
 from tests.factories import make_membership, make_person, make_place, make_user
 from tests.spaces.images import png_upload
@@ -117,6 +123,56 @@ EXPECTED = {
     "events_reports:attendance_csv": ("get", C, 200),
     "events_reports:signin_sheet": ("get", C, 200),
     "billing_reports:period_report": ("get", C, 200),
+    "commons:list": ("get", A, 200),
+    "commons:detail": ("get", A, 200),
+    "commons:status": ("post", C, 302),  # no status given: said, sent back
+    "commons:history": ("get", A, 200),
+    "commons:revision_diff": ("get", A, 200),
+    "commons:faq": ("get", A, 200),
+    "commons:faq_edit": ("get", C, 200),
+    "commons:faq_delete": ("post", C, 302),
+    "commons:grid": ("get", C, 200),
+    "commons:grid_add": ("get", C, 200),
+    "commons:grid_question": ("get", C, 200),
+    "commons:grid_delete": ("post", C, 302),
+    "commons:grid_reset": ("post", C, 302),
+    "commons:propose": ("get", M, 200),
+    "commons:propose_edit": ("get", M, 200),
+    "commons:report": ("get", M, 200),
+    "commons:proposals": ("get", M, 200),
+    "commons:proposal": ("get", M, 200),
+    "commons:proposal_vote": ("post", M, 302),
+    "commons:proposal_decide": ("post", C, 302),
+    "commons:reports": ("get", C, 200),
+    "commons:report_handle": ("post", C, 302),
+    "commons:moderation_settings": ("get", C, 200),
+    "commons:pages": ("get", A, 200),
+    "commons:page": ("get", A, 200),
+    "commons:page_new": ("get", M, 200),
+    "commons:page_edit": ("get", M, 200),
+    "commons:page_history": ("get", A, 200),
+    "commons:page_diff": ("get", A, 200),
+    "commons:page_revert": ("post", C, 302),
+    "commons:campaigns": ("get", A, 200),
+    "commons:campaign": ("get", A, 200),
+    "commons:campaign_new": ("get", C, 200),
+    "commons:campaign_edit": ("get", C, 200),
+    "commons:pledge": ("post", M, 400),  # allowed, but an empty form is refused
+    "commons:pledge_cancel": ("post", M, 302),
+    "commons:aiguillage": ("get", A, 200),
+    # The team, or an active aiguilleur (none among these roles): see test_aiguillage_views.
+    "commons:orientations": ("get", C, 200),
+    "commons:orientation_new": ("get", C, 200),
+    "commons:orientation": ("get", C, 200),
+    "commons:orientation_outcome": ("post", C, 400),
+    "commons:orientation_assign": ("post", C, 302),  # nobody given: unassigned
+    "commons:aiguilleurs": ("get", C, 200),
+    "commons:aiguilleur_save": ("post", C, 400),
+    "commons:aiguilleur_remove": ("post", C, 302),
+    "commons:import": ("get", C, 200),
+    "commons:starter": ("post", C, 302),
+    "commons:export_json": ("get", A, 200),
+    "commons:export_csv": ("get", A, 200),
     "billing_reports:fec": ("get", C, 200),
     "billing_reports:journal_csv": ("get", C, 200),
     "billing_reports:period_close": ("post", AD, 400),  # allowed, but an empty form is refused
@@ -194,6 +250,7 @@ def _named_routes(resolver=None, namespace=""):
                 "events_reports",
                 "billing_reports",
                 "billing",
+                "commons",
             }:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
@@ -202,6 +259,15 @@ def _named_routes(resolver=None, namespace=""):
 
 def test_every_url_has_an_expectation():
     assert set(_named_routes()) == set(EXPECTED)
+
+
+COMMONS_URLS = ["commons:detail", "commons:status", "commons:history", "commons:propose_edit"]
+COMMONS_URLS += ["commons:report"]
+PAGE_URLS = ["commons:page", "commons:page_edit", "commons:page_history"]
+CAMPAIGN_URLS = ["commons:campaign", "commons:campaign_edit", "commons:pledge"]
+CAMPAIGN_URLS += ["commons:pledge_cancel"]
+ORIENTATION_URLS = ["commons:orientation", "commons:orientation_outcome"]
+ORIENTATION_URLS += ["commons:orientation_assign"]
 
 
 @pytest.fixture
@@ -273,7 +339,49 @@ def world(db, settings, tmp_path):
     subscription = Subscription.objects.create(
         place=place, person=member_person, plan=plan, start=dt.date.today()
     )
+    commons = make_commons(place)
+    faq = faq_entry_save(
+        place=place, by=None, new_domain="gestion associative", question="Q ?", answer="R."
+    )
+    proposal = proposal_create(
+        place=place, commons=commons, data=commons_data(summary="Autre."), by=users["member"]
+    )
+    report = report_create(commons=commons, by=users["member"], reason="Lien mort.")
+    page = page_create(place=place, by=None, title="Recette", body="Texte.")
+    campaign = campaign_create(
+        place=place,
+        by=None,
+        commons=commons,
+        title="Financer",
+        description="",
+        goal=Decimal("100"),
+        ends_on=dt.date.today() + dt.timedelta(days=30),
+    )
+    orientation = orientation_request(
+        place=place,
+        need="gérer les adhésions",
+        answers={},
+        suggestions=[],
+        contact_name="Léa",
+        contact_email="lea@example.org",
+    )
+    guide = aiguilleur_set(place=place, person=public, by=None, domains=["gestion"])
     kwargs = {
+        **{name: {"slug": commons.slug} for name in COMMONS_URLS},
+        "commons:revision_diff": {"slug": commons.slug, "number": 1},
+        "commons:faq_delete": {"pk": faq.pk},
+        "commons:grid_question": {"key": "complexity"},
+        "commons:grid_delete": {"key": "complexity"},
+        "commons:proposal": {"uuid": proposal.uuid},
+        "commons:proposal_vote": {"uuid": proposal.uuid},
+        "commons:proposal_decide": {"uuid": proposal.uuid},
+        "commons:report_handle": {"uuid": report.uuid},
+        **{name: {"slug": page.slug} for name in PAGE_URLS},
+        "commons:page_diff": {"slug": page.slug, "number": 1},
+        "commons:page_revert": {"slug": page.slug, "number": 1},
+        **{name: {"uuid": campaign.uuid} for name in CAMPAIGN_URLS},
+        **{name: {"uuid": orientation.uuid} for name in ORIENTATION_URLS},
+        "commons:aiguilleur_remove": {"person_uuid": guide.person.uuid},
         "spaces:resource": {"uuid": room.uuid},
         "spaces:book": {"uuid": room.uuid},
         "spaces:out_of_service": {"uuid": room.uuid},
@@ -329,7 +437,9 @@ def test_url_answers_per_role(client, world, name, role):
     method, least, ok = EXPECTED[name]
     args = dict(kwargs.get(name, {}))
     if (
-        name.startswith(("community:", "spaces", "events", "billing_reports", "billing:"))
+        name.startswith(
+            ("community:", "spaces", "events", "billing_reports", "billing:", "commons:")
+        )
         and name != "spaces_feeds:person_ics"
         or name
         in {

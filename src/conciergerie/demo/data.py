@@ -1058,9 +1058,15 @@ def load_demo(*, progress: bool = True) -> dict[str, Any]:
     """Create both demo places in one transaction: all of it, or nothing."""
     with transaction.atomic():
         # Both import this module.
-        from conciergerie.demo import billing_data, events_data, spaces_data  # noqa: PLC0415
+        from conciergerie.demo import (  # noqa: PLC0415
+            billing_data,
+            commons_data,
+            events_data,
+            spaces_data,
+        )
 
         result = spaces_data.load(_Loader(progress=progress).run())
         result["events"] = events_data.load()
         result["billing"] = billing_data.load()
+        result["commons"] = commons_data.load()
         return result
