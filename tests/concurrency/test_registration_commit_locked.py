@@ -5,6 +5,7 @@ long way, which says why or waitlists it. The same outcomes hold on SQLite (long
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -105,3 +106,21 @@ def test_a_full_event_with_a_waitlist_waitlists_under_contention(place):
     assert sum(held(event, Registration.Status.WAITLISTED).values()) == 14
     assert_nothing_half_written()
     assert AuditEntry.objects.filter(action="registration.create").count() == 24
+
+
+def test_the_confirmation_leaves_once_committed_and_never_for_a_refusal(place):
+    from conciergerie.core.models import OutboxMessage
+
+    event = make_event(place, "Courriel", 1, waitlist=False)
+    for email in ("a@example.org", "b@example.org"):
+        with contextlib.suppress(Conflict):
+            services.registration_create(
+                event=event,
+                by=None,
+                level=Level.ANONYMOUS,
+                visitor_name="Visiteur",
+                visitor_email=email,
+                attendees=[{"name": "P", "tier": tier(event)}],
+            )
+    assert OutboxMessage.objects.filter(to__contains="a@example.org").count() == 1
+    assert not OutboxMessage.objects.filter(to__contains="b@example.org").exists()

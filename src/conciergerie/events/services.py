@@ -836,9 +836,13 @@ def _register(
             )
         read = _held_query(registration, list(wanted))
         if quick and guard.can_commit_locked():
+            # The e-mails wait for the commit (on_commit), so they are queued first: once the
+            # COMMIT is sent nothing may run in this transaction (a refusal drops them).
+            if notify:
+                _registration_notify(registration, event, tiers, tickets)
             guard.commit_locked(read, *_fits_condition(wanted))
-        else:
-            _check_locked(guard, read, registration, entry, event, tiers, wanted)
+            return registration
+        _check_locked(guard, read, registration, entry, event, tiers, wanted)
         capacity.race_window()
         if notify:
             _registration_notify(registration, event, tiers, tickets)
