@@ -83,3 +83,14 @@ def test_two_commons_cannot_share_a_slug_in_a_place_but_may_across_places():
     with pytest.raises(InvalidInput):
         make_commons(place)
     commons_create(place=make_place(), data=commons_data(), by=None)
+
+
+def test_an_edit_keeps_answers_to_questions_removed_from_the_grid():
+    from conciergerie.commons.services.grid import grid_delete_question
+
+    place = make_place()
+    paheko = make_commons(place, grid={"funding": "mixte", "complexity": 2})
+    grid_delete_question(place=place, key="funding", by=None)
+    # The edit form no longer has the question: its answer is not sent, and not lost.
+    commons_update(commons=paheko, data=commons_data(grid={"complexity": 3}), by=None)
+    assert Commons.objects.get(pk=paheko.pk).grid == {"funding": "mixte", "complexity": 3}

@@ -487,3 +487,37 @@ def test_a_moderator_sets_the_thresholds(place, concierge):
     assert response.status_code == 302
     row = CommonsSettings.objects.get(place=place)
     assert (row.votes_to_accept, row.votes_to_reject) == (5, 2)
+
+
+def test_no_page_shows_a_members_email_and_names_follow_the_directory(client):
+    """The history is public: it names a contributor only as their directory entry allows,
+    and never by e-mail; the proposals list does the same for members."""
+    from conciergerie.commons.models import Commons
+    from conciergerie.commons.services.moderation import proposal_accept, proposal_create
+    from conciergerie.community import services as community_services
+    from tests.commons.conftest import commons_data, make_commons
+    from tests.conftest import login
+    from tests.factories import make_place, make_user
+
+    place = make_place()
+    commons = make_commons(place)
+    secret = make_user(place=place, role="member", email="discrete@example.org")
+    person = community_services.person_link_account(place=place, user=secret)
+    person.first_name, person.last_name, person.name_visibility = "Zoé", "Discrète", "private"
+    person.save()
+    proposal = proposal_create(
+        place=place, commons=commons, data=commons_data(summary="Mieux dit."), by=secret
+    )
+    other = make_user(place=place, role="member", email="autre@example.org")
+    login(client, other)
+    listing = client.get(f"/lieux/{place.slug}/communs/propositions/").content.decode()
+    assert "discrete@example.org" not in listing and "Discrète" not in listing
+    concierge = make_user(place=place, role="concierge")
+    proposal_accept(proposal=proposal, by=concierge, note="")
+    client.logout()
+    history = client.get(f"/lieux/{place.slug}/communs/{commons.slug}/historique/")
+    page = history.content.decode()
+    assert history.status_code == 200
+    assert "discrete@example.org" not in page and "Discrète" not in page
+    assert "un·e membre du lieu" in page
+    assert Commons.objects.get(pk=commons.pk).summary == "Mieux dit."

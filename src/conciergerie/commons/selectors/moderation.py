@@ -22,8 +22,10 @@ from conciergerie.commons.models import (
     Report,
     Vote,
 )
+from conciergerie.commons.people import display_names
 from conciergerie.commons.selectors.catalogue import grid_questions
 from conciergerie.commons.services.catalogue import snapshot_of
+from conciergerie.core import permissions
 from conciergerie.core.models import Place, User
 
 # --- Settings -------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ def _annotated(place: Place, viewer: User | None) -> QuerySet[Proposal]:
         )
     return (
         Proposal.objects.filter(place=place)
-        .select_related("commons", "proposed_by", "decided_by")
+        .select_related("commons", "place", "proposed_by", "decided_by")
         .annotate(
             votes_for=Count("votes", filter=Q(votes__value=1)),
             votes_against=Count("votes", filter=Q(votes__value=-1)),
@@ -73,8 +75,19 @@ def _annotated(place: Place, viewer: User | None) -> QuerySet[Proposal]:
 
 
 def _decorate(proposals: list[Proposal], viewer: User | None) -> list[Proposal]:
-    """Plain flags the templates show (they hold no logic)."""
+    """Plain flags the templates show (they hold no logic), and the names of the people
+    behind them as this viewer may see them (never an e-mail)."""
+    names: dict[int, str] = {}
+    if proposals:
+        place = proposals[0].place
+        names = display_names(
+            place=place,
+            users=[u for p in proposals for u in (p.proposed_by, p.decided_by)],
+            level=permissions.level(viewer, place),
+        )
     for p in proposals:
+        p.proposer_name = names.get(p.proposed_by_id or 0, "")  # type: ignore[attr-defined]
+        p.decider_name = names.get(p.decided_by_id or 0, "")  # type: ignore[attr-defined]
         p.is_new = is_new(p)  # type: ignore[attr-defined]
         p.is_stale = is_stale(p)  # type: ignore[attr-defined]
         p.is_own = viewer is not None and p.proposed_by_id == viewer.pk  # type: ignore[attr-defined]

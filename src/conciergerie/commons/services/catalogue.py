@@ -7,13 +7,14 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from conciergerie.commons import grid, search
 from conciergerie.commons.models import Action, Commons, CommonsRevision, Domain, Kind
+from conciergerie.commons.people import public_label
 from conciergerie.commons.selectors.catalogue import grid_questions
 from conciergerie.core.audit import audit_record, diff
 from conciergerie.core.errors import Conflict, InvalidInput
@@ -162,7 +163,11 @@ def domains_for(*, place: Place, names: list[str]) -> list[Domain]:
     existing = {d.slug: d for d in Domain.objects.filter(place=place, slug__in=list(wanted))}
     for slug, name in wanted.items():
         if slug not in existing:
-            existing[slug] = Domain.objects.create(place=place, slug=slug, name=name[:80])
+            try:
+                with transaction.atomic():
+                    existing[slug] = Domain.objects.create(place=place, slug=slug, name=name[:80])
+            except IntegrityError:  # created meanwhile by another request
+                existing[slug] = Domain.objects.get(place=place, slug=slug)
     return [existing[s] for s in wanted]
 
 
@@ -209,7 +214,7 @@ def _record_revision(commons: Commons, data: dict[str, Any], by: User | None, me
         number=commons.revision,
         data=data,
         author=by if by is not None and by.pk else None,
-        author_label=(by.email if by is not None and by.pk else _("import")),
+        author_label=public_label(place=commons.place, user=by),
         message=message[:255],
     )
 
@@ -230,7 +235,11 @@ def commons_create(
         _apply(commons, clean)
         domains = domains_for(place=place, names=clean["domains"])
         search.index_fields(commons, [d.name for d in domains])
-        commons.save()
+        try:
+            with transaction.atomic():
+                commons.save()
+        except IntegrityError:  # the same slug, written meanwhile by another request
+            raise InvalidInput({"slug": [_("Un commun porte déjà cet identifiant.")]}) from None
         commons.domains.set(domains)
         _record_revision(commons, clean, by, message or _("Création"))
         search.vocabulary_add(place=place, texts=[commons.name, commons.summary, commons.keywords])
@@ -262,6 +271,11 @@ def commons_update(
         if _slug_taken(place, clean["slug"], current.pk):
             raise InvalidInput({"slug": [_("Un commun porte déjà cet identifiant.")]})
         before = snapshot_of(current, list(current.domains.values_list("name", flat=True)))
+        # Answers to questions since removed from the grid are kept, not silently dropped
+        # (forms only send the current questions).
+        asked = {q.key for q in grid_questions(place=place)}
+        kept = {k: v for k, v in (current.grid or {}).items() if k not in asked}
+        clean["grid"] = {**kept, **clean["grid"]}
         if before == clean:
             return current
         _apply(current, clean)
