@@ -106,3 +106,25 @@ def test_one_place_never_finds_another_places_commons(catalogue):
     other = make_place()
     assert names(other, "adhesion") == []
     assert names(other, "") == []
+
+
+def test_a_match_in_the_summary_or_keywords_comes_before_one_in_the_description(catalogue):
+    make_commons(
+        catalogue,
+        name="Wiki des recettes",
+        slug="wiki-recettes",
+        summary="Documenter ce qu'on fait.",
+        description="On y parle de cartographie " * 20,  # many times, but only here
+        url="https://example.org/wiki",
+        kind="methode",
+        actions=["documenter"],
+        tags=[],
+        domains=[],
+    )
+    assert names(catalogue, "cartographie") == ["OpenStreetMap", "Wiki des recettes"]
+
+
+def test_filters_apply_inside_the_ranking(catalogue):
+    assert names(catalogue, "visio cotisations", action="travailler") == ["Jitsi Meet"]
+    assert names(catalogue, "visio cotisations", domain="gestion-associative") == ["Paheko"]
+    assert names(catalogue, "visio", domain="inconnu") == []

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
 from django.db.models.functions import Length
 
 from conciergerie.commons.models import Commons, SearchTerm
@@ -87,32 +86,41 @@ def _distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+def _after(prefix: str) -> str:
+    """The first string after every word starting with `prefix` (an index range's end)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _known(place: Place, word: str) -> bool:
+    # Known: the word itself, or the start of a word (the engines match prefixes: "compta").
+    return SearchTerm.objects.filter(place=place, word__gte=word, word__lt=_after(word)).exists()
+
+
 def corrected(*, place: Place, query_words: list[str]) -> dict[str, str]:
-    """Unknown words → the nearest known word of the catalogue (two queries at most)."""
-    candidates = [w for w in query_words if len(w) >= 4 and w.isalpha()]
-    if not candidates:
-        return {}
-    known = set(
-        SearchTerm.objects.filter(place=place, word__in=candidates).values_list("word", flat=True)
-    )
-    unknown = [w for w in candidates if w not in known]
-    if not unknown:
-        return {}
-    near = Q()
-    for w in unknown:
-        near |= Q(word__startswith=w[0], length__gte=len(w) - 2, length__lte=len(w) + 2)
-    pool = list(
-        SearchTerm.objects.filter(place=place)
-        .annotate(length=Length("word"))
-        .filter(near)
-        .values_list("word", flat=True)[:5000]
-    )
+    """Unknown words → the nearest known word of the catalogue.
+
+    Index ranges only: a word is known when a word of the vocabulary starts with it; the
+    look-alikes share its first two letters (or the two swapped), then letter pairs in common
+    rule out most of them before the distance is computed (40,000 words stay fast)."""
     fixes: dict[str, str] = {}
-    for w in unknown:
+    for w in (w for w in query_words if len(w) >= 4 and w.isalpha()):
+        if _known(place, w):
+            continue
         limit = 1 if len(w) <= 5 else 2
+        pool: list[str] = []
+        for start in dict.fromkeys([w[:2], w[1] + w[0]]):
+            pool += (
+                SearchTerm.objects.filter(place=place, word__gte=start, word__lt=_after(start))
+                .annotate(length=Length("word"))
+                .filter(length__gte=len(w) - limit, length__lte=len(w) + limit)
+                .values_list("word", flat=True)[:3000]
+            )
+        pairs = {w[i : i + 2] for i in range(len(w) - 1)}
         best: tuple[int, str] | None = None
         for term in pool:
-            if term[0] != w[0]:
+            # One edit changes at most three letter pairs: skip words too unlike to be near.
+            shared = len(pairs.intersection(term[i : i + 2] for i in range(len(term) - 1)))
+            if shared < len(pairs) - 3 * limit:
                 continue
             d = _distance(w, term, limit)
             # Prefer the nearest, then a longer word (a prefix of the typed one is likely).
@@ -155,6 +163,29 @@ def _tsquery(query: Query, *, any_word: bool) -> str:
     return (" | " if any_word else " & ").join(f"{w}:*" for w in query.words)
 
 
+# Each tier ranks at most this many matches (the newest): a common word matches a quarter of
+# a large catalogue, and scoring all of them cost seconds (bench/commons.py).
+TIER_CAP = 1000
+
+
+def _filters(kind: str, action: str, domain_id: int | None) -> tuple[str, list[Any]]:
+    sql = ""
+    params: list[Any] = []
+    if kind:
+        sql += " AND c.kind = %s"
+        params.append(kind)
+    if action:
+        sql += " AND c.actions LIKE %s"
+        params.append(f"%,{action},%")
+    if domain_id is not None:
+        sql += (
+            " AND EXISTS (SELECT 1 FROM commons_commons_domains d"
+            " WHERE d.commons_id = c.id AND d.domain_id = %s)"
+        )
+        params.append(domain_id)
+    return sql, params
+
+
 def ranked_ids(
     *,
     place: Place,
@@ -162,32 +193,53 @@ def ranked_ids(
     any_word: bool = False,
     statuses: tuple[str, ...] = (Commons.Status.VALIDATED,),
     limit: int = 50,
+    kind: str = "",
+    action: str = "",
+    domain_id: int | None = None,
 ) -> list[tuple[int, float]]:
-    """(commons id, relevance ≥ 0, higher is better), best first, in one query."""
+    """(commons id, relevance ≥ 0 within its tier), best first, with the filters applied.
+
+    Two tiers: matches in the name, summary or keywords first, then in the whole text, each
+    ranking at most TIER_CAP matches; the second is read only when the first has fewer than
+    `limit`. On SQLite the tiers are FTS5 column filters; on PostgreSQL, the small
+    `search_head` vector then `search_vector` (migrations 0002 and 0003)."""
     if query.empty:
         return []
-    status_marks = ", ".join(["%s"] * len(statuses))
+    marks = ", ".join(["%s"] * len(statuses))
+    where, where_params = _filters(kind, action, domain_id)
     if connection.vendor == "postgresql":
-        sql = (
-            "SELECT c.id, ts_rank(c.search_vector, q, 1) AS r "  # noqa: S608
-            "FROM commons_commons c, to_tsquery('conciergerie_fr', %s) q "
-            # Only %s placeholders are formatted in.
-            f"WHERE c.place_id = %s AND c.status IN ({status_marks}) AND c.search_vector @@ q "
-            "ORDER BY r DESC, c.id LIMIT %s"
-        )
-        params: list[Any] = [_tsquery(query, any_word=any_word), place.pk, *statuses, limit]
+        text = _tsquery(query, any_word=any_word)
+        tiers = [("search_head", text), ("search_vector", text)]
     else:
-        # bm25 is lower for better matches; the name weighs most, then summary and tags.
-        sql = (
-            "SELECT c.id, -bm25(commons_fts, 10.0, 4.0, 1.0) AS r "  # noqa: S608
-            "FROM commons_fts JOIN commons_commons c ON c.id = commons_fts.rowid "
-            f"WHERE commons_fts MATCH %s AND c.place_id = %s AND c.status IN ({status_marks}) "
-            "ORDER BY r DESC, c.id LIMIT %s"
-        )
-        params = [_fts5_expression(query, any_word=any_word), place.pk, *statuses, limit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(int(pk), float(r)) for pk, r in cursor.fetchall()]
+        expr = _fts5_expression(query, any_word=any_word)
+        tiers = [("", "{search_title search_keywords} : (" + expr + ")"), ("", expr)]
+    found: dict[int, float] = {}
+    for column, text in tiers:
+        if connection.vendor == "postgresql":
+            # Only this module's column names and %s placeholders are formatted in.
+            sql = (
+                f"SELECT id, ts_rank(v, q, 1) AS r FROM (SELECT c.id, c.{column} AS v, q"  # noqa: S608
+                " FROM commons_commons c, to_tsquery('conciergerie_fr', %s) q"
+                f" WHERE c.place_id = %s AND c.status IN ({marks}) AND c.{column} @@ q{where}"
+                " LIMIT %s) s ORDER BY r DESC, id LIMIT %s"
+            )
+        else:
+            # bm25 is lower for better matches; the name weighs most, then summary and tags.
+            sql = (
+                "SELECT id, r FROM (SELECT c.id AS id, -bm25(commons_fts, 10.0, 4.0, 1.0) AS r"  # noqa: S608
+                " FROM commons_fts JOIN commons_commons c ON c.id = commons_fts.rowid"
+                f" WHERE commons_fts MATCH %s AND c.place_id = %s AND c.status IN ({marks}){where}"
+                " ORDER BY commons_fts.rowid DESC LIMIT %s) ORDER BY r DESC, id LIMIT %s"
+            )
+        params: list[Any] = [text, place.pk, *statuses, *where_params]
+        params += [TIER_CAP + len(found), limit + len(found)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for pk, r in cursor.fetchall():
+                found.setdefault(int(pk), max(float(r), 0.0))  # an earlier tier comes first
+        if len(found) >= limit:
+            break
+    return list(found.items())[:limit]
 
 
 def matched_words(commons: Commons, query: Query) -> list[str]:

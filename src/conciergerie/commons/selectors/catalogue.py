@@ -65,20 +65,47 @@ def commons_search(
     if query is None or query.empty:
         items = list(qs.order_by("name", "id")[:limit])
         return Results(commons=items, query=query, total=len(items))
-    # The full-text engine ranks a wide pool; the filters above then keep their part of it.
-    pool = search.ranked_ids(place=place, query=query, statuses=statuses, limit=max(limit, 500))
-    if not pool:
-        pool = search.ranked_ids(
-            place=place, query=query, any_word=True, statuses=statuses, limit=max(limit, 500)
+    domain_id = None
+    if domain:
+        domain_id = (
+            Domain.objects.filter(place=place, slug=domain).values_list("pk", flat=True).first()
         )
+        if domain_id is None:
+            return Results(commons=[], query=query, total=0, fixes=list(query.fixes))
+    pool: list[tuple[int, float]] = []
+    for any_word in (False, True):
+        pool = search.ranked_ids(
+            place=place,
+            query=query,
+            any_word=any_word,
+            statuses=statuses,
+            limit=limit,
+            kind=kind,
+            action=action,
+            domain_id=domain_id,
+        )
+        if pool:
+            break
     order = {pk: i for i, (pk, _r) in enumerate(pool)}
-    if not (kind or action or domain):
-        wanted = [pk for pk, _r in pool[:limit]]
-        found = {c.pk: c for c in qs.filter(pk__in=wanted)}
-    else:
-        found = {c.pk: c for c in qs.filter(pk__in=list(order))}
-    items = sorted(found.values(), key=lambda c: order[c.pk])[:limit]
+    items = sorted(_loaded(place, list(order)), key=lambda c: order[c.pk])
     return Results(commons=items, query=query, total=len(items), fixes=list(query.fixes))
+
+
+def _loaded(place: Place, ids: list[int]) -> list[Commons]:
+    """The commons of a result page with their domains, in two queries (the place is known:
+    no join; a place has few domains)."""
+    found = {c.pk: c for c in Commons.objects.filter(place=place, pk__in=ids)}
+    domains = {d.pk: d for d in Domain.objects.filter(place=place)}
+    through = Commons.domains.through.objects.filter(commons_id__in=list(found))
+    per_commons: dict[int, list[Domain]] = {}
+    for commons_id, domain_id in through.values_list("commons_id", "domain_id"):
+        per_commons.setdefault(commons_id, []).append(domains[domain_id])
+    for c in found.values():
+        c.place = place
+        c._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "domains": sorted(per_commons.get(c.pk, []), key=lambda d: d.name)
+        }
+    return list(found.values())
 
 
 def commons_by_slug(*, place: Place, slug: str, statuses: tuple[str, ...]) -> Commons | None:
