@@ -83,7 +83,7 @@ def field_label(key: str, questions: dict[str, str] | None = None) -> str:
     if head == "grid":
         return f"{label} : {(questions or {}).get(rest, rest)}"
     number, _sep, sub = rest.partition(".")
-    if number.isdigit():
+    if number.isdecimal():
         label = _("%(field)s n°%(n)s") % {"field": label, "n": int(number) + 1}
         return f"{label} ({sub})" if sub else label
     return f"{label} ({rest})"
@@ -144,6 +144,12 @@ def read_json(content: bytes, key: str = "file") -> Any:
             % {"line": exc.lineno, "col": exc.colno, "error": exc.msg},
             key,
         ) from None
+    except RecursionError:  # [[[[… nested deeper than Python's stack
+        raise file_error(
+            _("JSON invalide : crochets ou accolades imbriqués trop profondément."), key
+        ) from None
+    except ValueError:  # a number with more than 4,300 digits
+        raise file_error(_("JSON invalide : un nombre a beaucoup trop de chiffres."), key) from None
     if not isinstance(data, list):
         raise file_error(not_a_list_message(), key)
     check_count(data, key)

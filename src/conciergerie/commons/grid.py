@@ -170,17 +170,21 @@ def clean_answers(
                 continue
             try:
                 value = int(value)
-            except ValueError:
+            except (OverflowError, TypeError, ValueError):  # ValueError: "²", 5,000 digits
                 errors[where] = [_("Une note de 1 à 5 est attendue.")]
                 continue
             if not 1 <= value <= 5:
                 errors[where] = [_("Une note de 1 à 5 est attendue.")]
                 continue
         elif q.type == T.INTEGER:
-            try:
-                value = int(value) if not isinstance(value, bool) else None
-            except (TypeError, ValueError):
+            # JSON gives floats too: 2.5 is not whole, nor are 1e400 (infinite) and NaN.
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 value = None
+            else:
+                try:
+                    value = int(value)
+                except (OverflowError, TypeError, ValueError):
+                    value = None
             if value is None or not 0 <= value <= 10_000_000:
                 errors[where] = [_("Un nombre entier positif est attendu.")]
                 continue

@@ -2,16 +2,19 @@
 
 from django.urls import URLPattern, path
 
+# Imported first: it registers the `commons_slug` converter, which steps aside for the
+# other pages' fixed words (communs/documentation/modifier/ is a documentation page).
+from conciergerie.commons import catalogue_urls
 from conciergerie.commons import moderation_views as views
 
-C = "lieux/<slug:place_slug>/communs/"
+C = catalogue_urls.C
 P = C + "propositions/"
 S = C + "signalements/"
 
 urlpatterns: list[URLPattern] = [
     path(C + "proposer/", views.propose, name="propose"),
-    path(C + "<slug:slug>/modifier/", views.propose_edit, name="propose_edit"),
-    path(C + "<slug:slug>/signaler/", views.report, name="report"),
+    path(C + "<commons_slug:slug>/modifier/", views.propose_edit, name="propose_edit"),
+    path(C + "<commons_slug:slug>/signaler/", views.report, name="report"),
     path(P, views.proposals, name="proposals"),
     path(P + "<uuid:uuid>/", views.proposal, name="proposal"),
     path(P + "<uuid:uuid>/vote/", views.proposal_vote, name="proposal_vote"),

@@ -192,7 +192,7 @@ def page_diff(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         raise Http404
     old = None
     against = request.GET.get("avec", "")
-    if against.isdigit():
+    if against.isdecimal():  # not isdigit: "²" is a digit that int() refuses
         old = selectors.page_revision(page=page, number=int(against))
         if old is None:
             raise Http404

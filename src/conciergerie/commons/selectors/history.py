@@ -18,6 +18,8 @@ from conciergerie.commons.grid import Question
 from conciergerie.commons.models import Action, Commons, CommonsRevision, Kind
 
 HISTORY_PAGE_SIZE = 50
+# The largest revision number a PositiveIntegerField holds on every database.
+REVISION_MAX = 2_147_483_647
 
 
 def field_labels() -> dict[str, str]:
@@ -40,7 +42,7 @@ def field_labels() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DiffLine:
-    op: str  # "add", "del", "same", or "gap" (unchanged lines left out)
+    op: str  # "add", "del", "same", "gap" (unchanged lines left out), or "summary" (see below)
     text: str
 
 
@@ -56,10 +58,35 @@ class FieldChange:
     removed: list[str] = field(default_factory=list)
 
 
+# Comparing line by line costs up to len(a) * len(b) steps, more with repeated lines: past
+# these sizes (anyone may open a diff, again and again) the texts are not compared.
+DIFF_MAX_LINES = 1_000
+DIFF_MAX_PRODUCT = 200_000
+
+
+def too_long_to_compare(a: list[str], b: list[str]) -> bool:
+    return len(a) > DIFF_MAX_LINES or len(b) > DIFF_MAX_LINES or len(a) * len(b) > DIFF_MAX_PRODUCT
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def replaced_summary(old_lines: int, new_lines: int) -> str:
+    """What a reader sees instead of a line diff when the texts are too long to compare."""
+    return _(
+        "Texte entièrement remplacé (trop long pour comparer ligne à ligne) : "
+        "%(old)s lignes avant, %(new)s lignes après."
+    ) % {"old": _count(old_lines), "new": _count(new_lines)}
+
+
 def text_diff(old: str, new: str, *, context: int = 2) -> list[DiffLine]:
-    """Line diff of two texts, keeping `context` unchanged lines around each change."""
+    """Line diff of two texts, keeping `context` unchanged lines around each change; one
+    "summary" line instead when the texts are too long to compare line by line."""
     a, b = (old or "").splitlines(), (new or "").splitlines()
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    if too_long_to_compare(a, b):
+        return [DiffLine("summary", replaced_summary(len(a), len(b)))]
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=True)
     out: list[DiffLine] = []
     for group in matcher.get_grouped_opcodes(context):
         starts_later = group[0][1] > 0 or group[0][3] > 0
@@ -188,6 +215,8 @@ def revision_diff(
     *, commons: Commons, number: int, questions: list[Question]
 ) -> RevisionDiff | None:
     """Revision `number` against the one before it, in one query; None when it does not exist."""
+    if not 1 <= number <= REVISION_MAX:
+        return None  # a number from the address too big for the database: no such revision
     found = {
         r.number: r
         for r in CommonsRevision.objects.filter(commons=commons, number__in=[number - 1, number])

@@ -117,8 +117,9 @@ def orientation_list(
         qs = qs.filter(outcome=outcome)
     if aiguilleur == "aucun":
         qs = qs.filter(aiguilleur__isnull=True)
-    elif aiguilleur.isdigit():
-        qs = qs.filter(aiguilleur_id=int(aiguilleur))
+    elif aiguilleur.isdecimal():  # not isdigit: "²" is a digit that int() refuses
+        # An id too big for the database is nobody's.
+        qs = qs.filter(aiguilleur_id=int(aiguilleur)) if len(aiguilleur) <= 18 else qs.none()
     return qs.order_by("-created_at", "-id")
 
 

@@ -15,6 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from conciergerie.commons.models import Commons, Page, PageRevision
+from conciergerie.commons.selectors.history import (
+    REVISION_MAX,
+    replaced_summary,
+    too_long_to_compare,
+)
 from conciergerie.community.models import Person
 from conciergerie.core.markdown import render_markdown
 from conciergerie.core.models import Place
@@ -257,6 +262,8 @@ def page_history(*, page: Page, viewer_level: Level) -> list[HistoryRow]:
 
 
 def page_revision(*, page: Page, number: int) -> PageRevision | None:
+    if not 1 <= number <= REVISION_MAX:
+        return None  # a number from the address too big for the database: no such revision
     return PageRevision.objects.filter(page=page, number=number).select_related("author").first()
 
 
@@ -265,7 +272,7 @@ def page_revision(*, page: Page, number: int) -> PageRevision | None:
 
 @dataclass
 class DiffLine:
-    kind: str  # "added", "removed", "same" or "hunk"
+    kind: str  # "added", "removed", "same", "hunk", or "summary" (texts too long to compare)
     text: str
 
 
@@ -281,11 +288,14 @@ class PageDiff:
 
 
 def diff_lines(old: str, new: str, *, context: int = 3) -> list[DiffLine]:
-    """A unified line diff of two texts, as lines a template shows one by one."""
+    """A unified line diff of two texts, as lines a template shows one by one; one "summary"
+    line instead when the texts are too long to compare line by line."""
+    a, b = old.splitlines(), new.splitlines()
+    if too_long_to_compare(a, b):
+        return [DiffLine("summary", replaced_summary(len(a), len(b)))]
     out: list[DiffLine] = []
-    diff = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), lineterm="", n=context, fromfile="", tofile=""
-    )
+    # unified_diff's SequenceMatcher skips lines repeated all over a long text (autojunk).
+    diff = difflib.unified_diff(a, b, lineterm="", n=context, fromfile="", tofile="")
     for line in diff:
         if line.startswith(("---", "+++")):
             continue
@@ -325,6 +335,11 @@ def revision_diff(*, page: Page, new: PageRevision, old: PageRevision | None = N
     for line in lines:
         if line.kind == "hunk":
             line.text = _hunk_label(line.text)
+    if lines and lines[0].kind == "summary":  # every line counts as replaced
+        added, removed = len(new.body.splitlines()), len(old_body.splitlines())
+    else:
+        added = sum(1 for line in lines if line.kind == "added")
+        removed = sum(1 for line in lines if line.kind == "removed")
     return PageDiff(
         old=old,
         new=new,
@@ -333,6 +348,6 @@ def revision_diff(*, page: Page, new: PageRevision, old: PageRevision | None = N
         if old is not None and old_license != new.license
         else None,
         lines=lines,
-        added=sum(1 for line in lines if line.kind == "added"),
-        removed=sum(1 for line in lines if line.kind == "removed"),
+        added=added,
+        removed=removed,
     )

@@ -174,19 +174,21 @@ def _limit_keys(ip: str | None, email: str) -> list[str]:
     return keys
 
 
-def request_allowed(*, ip: str | None, email: str) -> bool:
-    """Whether one more public request may be made now (a light anti-spam limit)."""
-    counts = cache.get_many(_limit_keys(ip, email.strip().lower()))
-    return all(n < REQUESTS_PER_HOUR for n in counts.values())
-
-
-def _request_count(ip: str | None, email: str) -> None:
-    for key in _limit_keys(ip, email):
+def request_admitted(*, ip: str | None, email: str) -> bool:
+    """Count one more public request and say whether it stays within the limit (a light
+    anti-spam limit). Counting comes first and is atomic (`add` then `incr`), so parallel
+    requests cannot all pass; a refused or failed request still counts: it is a limit."""
+    admitted = True
+    for key in _limit_keys(ip, email.strip().lower()):
         cache.add(key, 0, WINDOW_SECONDS)
         try:
-            cache.incr(key)
-        except ValueError:  # expired in between
-            cache.set(key, 1, WINDOW_SECONDS)
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window starts
+            cache.add(key, 1, WINDOW_SECONDS)
+            count = 1
+        if count > REQUESTS_PER_HOUR:
+            admitted = False
+    return admitted
 
 
 def shown(suggestions: Iterable[Suggestion | dict[str, Any]]) -> list[dict[str, str]]:
@@ -244,7 +246,7 @@ def orientation_request(
         errors["message"] = [_("Trop long (%(n)s caractères au plus).") % {"n": MAX_MESSAGE}]
     if errors:
         raise InvalidInput(errors)
-    if ip is not None and not request_allowed(ip=ip, email=contact_email):
+    if ip is not None and not request_admitted(ip=ip, email=contact_email):
         raise TooManyRequests(
             _("Vous avez déjà envoyé plusieurs demandes : réessayez dans une heure.")
         )
@@ -269,8 +271,6 @@ def orientation_request(
             target=orientation,
             changes={"need": [None, need], "contact_email": [None, contact_email]},
         )
-    if ip is not None:
-        _request_count(ip, contact_email)
     return orientation
 
 

@@ -42,14 +42,18 @@ def _amount(
     if isinstance(value, bool) or not amount.is_finite():
         errors[field] = [_("Indiquez un montant en euros, par exemple 12,50.")]
         return Decimal("0")
-    if amount != amount.quantize(CENT):
+    try:
+        rounded: Decimal | None = amount.quantize(CENT)
+    except InvalidOperation:  # more digits than a Decimal holds: far out of range
+        rounded = None
+    if rounded is not None and amount != rounded:
         errors[field] = [_("Pas plus de deux chiffres après la virgule.")]
-    elif not low <= amount <= high:
+    elif rounded is None or not low <= amount <= high:
         errors[field] = [
             _("Le montant va de %(low)s à %(high)s.")
             % {"low": format_amount(low), "high": format_amount(high)}
         ]
-    return amount.quantize(CENT) if field not in errors else amount
+    return rounded if rounded is not None and field not in errors else amount
 
 
 def _campaign_clean(

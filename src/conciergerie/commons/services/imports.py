@@ -184,6 +184,14 @@ def _import_one(
     return UPDATED, commons
 
 
+def _label(value: Any) -> str:
+    """What the report calls an item before it is checked."""
+    try:
+        return str(value or "")[:120]
+    except ValueError:  # str() of an int of more than 4,300 digits
+        return ""
+
+
 def commons_import(
     *,
     place: Place,
@@ -208,8 +216,8 @@ def commons_import(
             raw = item if isinstance(item, dict) else {}
             line = ItemReport(
                 index=number,
-                name=str(raw.get("name") or "")[:120],
-                slug=str(raw.get("slug") or "")[:120],
+                name=_label(raw.get("name")),
+                slug=_label(raw.get("slug")),
                 outcome=ERROR,
             )
             try:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from conciergerie.commons.models import Commons, Page, PageRevision
 from conciergerie.commons.selectors.pages import DEFAULT_LICENSE, LICENSES
+from conciergerie.core import permissions
 from conciergerie.core.audit import audit_record
 from conciergerie.core.errors import Conflict, InvalidInput, NotFound
 from conciergerie.core.models import Place, User
@@ -172,6 +173,19 @@ def page_update(
                 )
                 % {"n": current.revision}
             )
+        # The licence is what authors agreed to: only the team may change it afterwards.
+        if (
+            clean["license"] != current.license
+            and by is not None
+            and not permissions.can(by, "commons.moderate", place)
+        ):
+            raise InvalidInput(
+                {
+                    "license": [
+                        _("Seule l'équipe du lieu peut changer la licence d'une page existante.")
+                    ]
+                }
+            )
         before: dict[str, Any] = {
             "title": current.title,
             "body": current.body,
@@ -201,7 +215,11 @@ def page_revert(*, page: Page, number: int, by: User | None) -> Page:
     Reverting to what the page already says writes nothing."""
     with transaction.atomic():
         current = _locked(page)
-        old = PageRevision.objects.filter(page=current, number=number).first()
+        old = (
+            PageRevision.objects.filter(page=current, number=number).first()
+            if 1 <= number <= current.revision
+            else None
+        )
         if old is None:
             raise NotFound(_("Cette version de la page n'existe pas."))
         if (old.title, old.body, old.license) == (current.title, current.body, current.license):
