@@ -94,7 +94,9 @@ def commons_search(
 def _loaded(place: Place, ids: list[int]) -> list[Commons]:
     """The commons of a result page with their domains, in two queries (the place is known:
     no join; a place has few domains)."""
-    found = {c.pk: c for c in Commons.objects.filter(place=place, pk__in=ids)}
+    # A result lists a commons, it does not show it: its long texts stay in the database.
+    heavy = ("description", "keywords", "search_title", "search_keywords", "search_body")
+    found = {c.pk: c for c in Commons.objects.filter(place=place, pk__in=ids).defer(*heavy)}
     domains = {d.pk: d for d in Domain.objects.filter(place=place)}
     through = Commons.domains.through.objects.filter(commons_id__in=list(found))
     per_commons: dict[int, list[Domain]] = {}
