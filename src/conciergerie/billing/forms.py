@@ -17,34 +17,12 @@ from conciergerie.billing.selectors.invoices import KIND_FILTERS, STATUS_FILTERS
 from conciergerie.billing.templatetags.billing_tags import quantity
 from conciergerie.community.models import Organisation
 from conciergerie.community.person_pick import PersonPickField
-from conciergerie.core.errors import InvalidInput
+from conciergerie.core.forms import MoneyField
 from conciergerie.core.models import Place
-from conciergerie.core.money import format_amount, parse_amount
+from conciergerie.core.money import format_amount
 from conciergerie.spaces.forms import DateInput
 
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
-
-
-class MoneyField(forms.CharField):
-    """Euros as typed in French: "12,50", "12,50 €", "1 234,5"."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", forms.TextInput(attrs={**DECIMAL_INPUT, "maxlength": "30"}))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return f"{value:.2f}".replace(".", ",")
-        return value
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            return parse_amount(text)
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.message) from None
 
 
 def _vat_field(*, required: bool, blank_label: Any = None) -> forms.ChoiceField:

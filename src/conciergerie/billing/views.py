@@ -43,7 +43,7 @@ from conciergerie.billing.services import invoices as services
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
-from conciergerie.core.forms import add_domain_errors
+from conciergerie.core.forms import add_domain_errors, posted
 
 PAGE_SIZE = 50
 
@@ -54,11 +54,6 @@ def _pdf(pdf: bytes, filename: str, *, inline: bool = False) -> HttpResponse:
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"  # personal data
     return response
-
-
-def _posted(request: HttpRequest) -> Any:
-    """The POST data for a form, bound even when empty (an empty form is refused, not shown)."""
-    return request.POST if request.method == "POST" else None
 
 
 def _querystring(request: HttpRequest) -> dict[str, str]:
@@ -91,7 +86,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invoice_create(request: HttpRequest) -> HttpResponse:
     place = request.place
-    form = CustomerForm(_posted(request), place=place)
+    form = CustomerForm(posted(request), place=place)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -360,7 +355,7 @@ def credit_note_create(request: HttpRequest, uuid: Any) -> HttpResponse:
     if not invoice.is_issued or invoice.is_credit_note:
         messages.error(request, _("Un avoir se fait sur une facture émise."))
         return redirect(invoice.get_absolute_url())
-    form = CreditNoteForm(_posted(request), lines=detail.creditable)
+    form = CreditNoteForm(posted(request), lines=detail.creditable)
     if request.method == "POST" and form.is_valid():
         try:
             credit = services.credit_note_create(
@@ -398,7 +393,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 def funding_list(request: HttpRequest) -> HttpResponse:
     place = request.place
     form = FundingForm(
-        _posted(request), initial={"received_on": services.today(place)}, prefix="financement"
+        posted(request), initial={"received_on": services.today(place)}, prefix="financement"
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -440,7 +435,7 @@ def product_form(request: HttpRequest, uuid: Any = None) -> HttpResponse:
         product = lists.product(place=place, uuid=uuid)
         if product is None:
             raise Http404
-    form = ProductForm(_posted(request), instance=product)
+    form = ProductForm(posted(request), instance=product)
     if request.method == "POST" and form.is_valid():
         try:
             if product is None:
@@ -490,7 +485,7 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def subscription_create(request: HttpRequest) -> HttpResponse:
     place = request.place
-    form = SubscriptionForm(_posted(request), place=place, initial={"start": services.today(place)})
+    form = SubscriptionForm(posted(request), place=place, initial={"start": services.today(place)})
     if request.method == "POST" and form.is_valid():
         try:
             subscription = subscriptions.subscription_create(
@@ -635,7 +630,7 @@ def subscription_action(request: HttpRequest, uuid: Any) -> HttpResponse:
 def billing_settings(request: HttpRequest) -> HttpResponse:
     place = request.place
     current = lists.billing_settings(place=place)
-    form = SettingsForm(_posted(request), instance=current)
+    form = SettingsForm(posted(request), instance=current)
     if request.method == "POST" and form.is_valid():
         try:
             setup.billing_settings_update(place=place, by=request.user, **form.service_fields())

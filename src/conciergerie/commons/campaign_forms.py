@@ -4,8 +4,6 @@ the rules (ranges, dates, who may pledge for a place) stay in services.campaigns
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -13,51 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from conciergerie.commons.models import Campaign, Commons
 from conciergerie.commons.selectors.campaigns import commons_for_campaign
+from conciergerie.core.forms import MoneyField
 from conciergerie.core.models import Place
 from conciergerie.spaces.forms import DateInput
-
-_NOISE = re.compile(r"€|\beuros?\b|\beur\b|[\s\u00a0\u202f']", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def parse_euros(text: str) -> Decimal | None:
-    """ "12,50 €", "1 234,5", "1.234,56", "10 000 000" -> Decimal; None when it is not an
-    amount. The last separator is the decimal one when both are typed. The range is the
-    service's business (a goal may reach ten million euros, a pledge one million)."""
-    raw = _NOISE.sub("", text)
-    if "," in raw and "." in raw:
-        thousands = "." if raw.rfind(",") > raw.rfind(".") else ","
-        raw = raw.replace(thousands, "")
-    raw = raw.replace(",", ".")
-    return Decimal(raw) if _NUMBER.fullmatch(raw) else None
-
-
-class EurosField(forms.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(
-                attrs={"inputmode": "decimal", "autocomplete": "off", "size": 12, "maxlength": 30}
-            ),
-        )
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return f"{value:.2f}".replace(".", ",")
-        return value
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if not text:
-            return None
-        amount = parse_euros(text)
-        if amount is None:
-            raise forms.ValidationError(
-                _("« %(text)s » n'est pas un montant en euros (ex. : 12,50)."),
-                params={"text": text},
-            )
-        return amount
 
 
 class CampaignForm(forms.Form):
@@ -75,7 +31,7 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("En Markdown. À quoi servira l'argent, qui le recevra, comment."),
     )
-    goal = EurosField(label=_("Objectif (€)"), help_text=_("Ex. : 5 000 ou 1 250,50"))
+    goal = MoneyField(maximum=None, label=_("Objectif (€)"), help_text=_("Ex. : 5 000 ou 1 250,50"))
     ends_on = forms.DateField(label=_("Date de fin"), widget=DateInput())
 
     def __init__(self, *args: Any, place: Place, **kwargs: Any) -> None:
@@ -100,7 +56,9 @@ class CampaignForm(forms.Form):
 class PledgeForm(forms.Form):
     """A pledge as oneself, or on behalf of one of the places one runs (`places`)."""
 
-    amount = EurosField(label=_("Montant promis (€)"), help_text=_("Ex. : 20 ou 12,50"))
+    amount = MoneyField(
+        maximum=None, label=_("Montant promis (€)"), help_text=_("Ex. : 20 ou 12,50")
+    )
     pledge_as = forms.ChoiceField(label=_("Vous promettez"), required=False)
     pledger_name = forms.CharField(label=_("Votre nom"), max_length=200, required=False)
     pledger_email = forms.EmailField(

@@ -40,28 +40,15 @@ from conciergerie.commons.selectors.pages import pages_for_commons
 from conciergerie.commons.services import faq as faq_services
 from conciergerie.commons.services import grid as grid_services
 from conciergerie.commons.services.catalogue import commons_set_status
+from conciergerie.commons.view_helpers import moderates, place_of, url
 from conciergerie.core import permissions
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
-from conciergerie.core.forms import add_domain_errors
+from conciergerie.core.forms import add_domain_errors, posted
 from conciergerie.core.markdown import render_markdown
 from conciergerie.core.models import Place
 
 ALL_STATUSES = tuple(Commons.Status.values)
-
-
-def _posted(request: HttpRequest) -> Any:
-    """The POST data for a form, bound even when empty (an empty form is refused, not shown)."""
-    return request.POST if request.method == "POST" else None
-
-
-def _place(request: HttpRequest) -> Place:
-    place: Place = request.place  # type: ignore[attr-defined]
-    return place
-
-
-def _can_moderate(request: HttpRequest) -> bool:
-    return permissions.can(request.user, "commons.moderate", _place(request))  # type: ignore[arg-type]
 
 
 def _optional_url(name: str, place: Place) -> str:
@@ -70,10 +57,6 @@ def _optional_url(name: str, place: Place) -> str:
         return reverse(name, kwargs={"place_slug": place.slug})
     except NoReverseMatch:
         return ""
-
-
-def _url(name: str, place: Place, **kwargs: Any) -> str:
-    return reverse(f"commons:{name}", kwargs={"place_slug": place.slug, **kwargs})
 
 
 # --- What the pages show of a commons --------------------------------------------------------
@@ -161,8 +144,8 @@ def _grid_groups(commons: Commons, questions: list[Question]) -> list[GridGroup]
 def _visible_or_404(request: HttpRequest, slug: str) -> Commons:
     """Validated commons for everyone; pending ones for moderators and their proposer;
     archived and refused ones for moderators only."""
-    place = _place(request)
-    moderator = _can_moderate(request)
+    place = place_of(request)
+    moderator = moderates(request)
     statuses = ALL_STATUSES if moderator else (Commons.Status.VALIDATED, Commons.Status.PENDING)
     commons = commons_by_slug(place=place, slug=slug, statuses=statuses)
     if commons is None:
@@ -189,8 +172,8 @@ def _status_badge(commons: Commons) -> str:
 @place_view("commons.view")
 @require_http_methods(["GET"])
 def commons_list(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
-    moderator = _can_moderate(request)
+    place = place_of(request)
+    moderator = moderates(request)
     domains = faq_selectors.place_domains(place=place)
     form = SearchForm(request.GET or None, domains=domains)
     criteria = form.criteria()
@@ -206,7 +189,7 @@ def commons_list(request: HttpRequest) -> HttpResponse:
     if results.fixes and results.query is not None:
         suggestion = " ".join(results.query.words)
         suggestion_url = "?" + urlencode({**criteria, "q": suggestion})
-    list_url = _url("list", place)
+    list_url = url("list", place)
     context = {
         "place": place,
         "form": form,
@@ -230,11 +213,11 @@ def commons_list(request: HttpRequest) -> HttpResponse:
 @place_view("commons.view")
 @require_http_methods(["GET"])
 def commons_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     commons = _visible_or_404(request, slug)
     domains = list(commons.domains.all())
     with_faq = faq_selectors.domains_with_faq(place=place, domain_ids=[d.pk for d in domains])
-    list_url, faq_url = _url("list", place), _url("faq", place)
+    list_url, faq_url = url("list", place), url("faq", place)
     domain_links = [
         {
             "domain": d,
@@ -245,7 +228,7 @@ def commons_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ]
     page_url = request.build_absolute_uri(commons.get_absolute_url())
     license_url = jsonld.license_value(commons.license)
-    moderator = _can_moderate(request)
+    moderator = moderates(request)
     context = {
         "place": place,
         "commons": commons,
@@ -279,7 +262,7 @@ def commons_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def commons_status(request: HttpRequest, slug: str) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     commons = commons_by_slug(place=place, slug=slug, statuses=ALL_STATUSES)
     if commons is None:
         raise Http404
@@ -320,10 +303,10 @@ def commons_history(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "commons/catalogue/history.html",
         {
-            "place": _place(request),
+            "place": place_of(request),
             "commons": commons,
             "page": page,
-            "aiguillage_url": _optional_url("commons:aiguillage", _place(request)),
+            "aiguillage_url": _optional_url("commons:aiguillage", place_of(request)),
         },
     )
 
@@ -331,7 +314,7 @@ def commons_history(request: HttpRequest, slug: str) -> HttpResponse:
 @place_view("commons.view")
 @require_http_methods(["GET"])
 def revision_diff(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     commons = _visible_or_404(request, slug)
     found = history.revision_diff(
         commons=commons, number=number, questions=grid_questions(place=place)
@@ -357,7 +340,7 @@ def revision_diff(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @place_view("commons.view")
 @require_http_methods(["GET"])
 def faq(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     groups = [
         {
             "group": g,
@@ -371,7 +354,7 @@ def faq(request: HttpRequest) -> HttpResponse:
         {
             "place": place,
             "groups": groups,
-            "moderator": _can_moderate(request),
+            "moderator": moderates(request),
             "aiguillage_url": _optional_url("commons:aiguillage", place),
         },
     )
@@ -380,7 +363,7 @@ def faq(request: HttpRequest) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["GET", "POST"])
 def faq_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     entry = None
     if pk is not None:
         entry = faq_selectors.faq_entry_of(place=place, pk=pk)
@@ -397,7 +380,7 @@ def faq_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else {}
     )
     form = FaqEntryForm(
-        _posted(request), domains=Domain.objects.filter(place=place), initial=initial
+        posted(request), domains=Domain.objects.filter(place=place), initial=initial
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -412,7 +395,7 @@ def faq_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("Question enregistrée."))
             anchor = faq_selectors.faq_anchor(saved.domain.slug)
-            return redirect(f"{_url('faq', place)}#{anchor}")
+            return redirect(f"{url('faq', place)}#{anchor}")
     return render(
         request,
         "commons/catalogue/faq_form.html",
@@ -424,20 +407,20 @@ def faq_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def faq_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     entry = faq_selectors.faq_entry_of(place=place, pk=pk)
     if entry is None:
         raise Http404
     faq_services.faq_entry_delete(entry=entry, by=request.user)  # type: ignore[arg-type]
     messages.success(request, _("Question supprimée."))
-    return redirect(_url("faq", place))
+    return redirect(url("faq", place))
 
 
 # --- The qualification grid (moderators) -------------------------------------------------------
 
 
 def _grid_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    place = _place(request)
+    place = place_of(request)
     listing, own = grid_services.grid_listing(place=place)
     kinds = dict(Kind.choices)
     types = dict(GridField.Type.choices)
@@ -466,8 +449,8 @@ def grid_page(request: HttpRequest) -> HttpResponse:
 def _question_form_page(
     request: HttpRequest, *, key: str | None, question: Question | None, position: int
 ) -> HttpResponse:
-    place = _place(request)
-    form = GridQuestionForm(_posted(request), question=question, position=position)
+    place = place_of(request)
+    form = GridQuestionForm(posted(request), question=question, position=position)
     if request.method == "POST" and form.is_valid():
         try:
             grid_services.grid_save_question(
@@ -482,7 +465,7 @@ def _question_form_page(
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("Question de la grille enregistrée."))
-            return redirect(_url("grid", place))
+            return redirect(url("grid", place))
     return render(
         request,
         "commons/catalogue/grid_question.html",
@@ -500,7 +483,7 @@ def grid_add(request: HttpRequest) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["GET", "POST"])
 def grid_question(request: HttpRequest, key: str) -> HttpResponse:
-    listing, _own = grid_services.grid_listing(place=_place(request))
+    listing, _own = grid_services.grid_listing(place=place_of(request))
     found = next(((q, pos) for q, pos in listing if q.key == key), None)
     if found is None:
         raise Http404
@@ -510,7 +493,7 @@ def grid_question(request: HttpRequest, key: str) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def grid_delete(request: HttpRequest, key: str) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     try:
         grid_services.grid_delete_question(place=place, by=request.user, key=key)  # type: ignore[arg-type]
     except DomainError as exc:
@@ -524,17 +507,17 @@ def grid_delete(request: HttpRequest, key: str) -> HttpResponse:
                 "Question retirée. Les réponses déjà données restent enregistrées, sans être affichées."
             ),
         )
-    return redirect(_url("grid", place))
+    return redirect(url("grid", place))
 
 
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def grid_reset(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     try:
         grid_services.grid_reset_to_default(place=place, by=request.user)  # type: ignore[arg-type]
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("La grille par défaut est rétablie."))
-    return redirect(_url("grid", place))
+    return redirect(url("grid", place))

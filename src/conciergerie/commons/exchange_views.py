@@ -21,15 +21,11 @@ from conciergerie.commons.exchange_forms import ImportForm
 from conciergerie.commons.selectors.catalogue import grid_questions
 from conciergerie.commons.services.imports import ImportReport, commons_import
 from conciergerie.commons.starter import starter_load
+from conciergerie.commons.view_helpers import place_of
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
 from conciergerie.core.forms import add_domain_errors
 from conciergerie.core.models import Place
-
-
-def _place(request: HttpRequest) -> Place:
-    place: Place = request.place  # type: ignore[attr-defined]
-    return place
 
 
 def _report_rows(report: ImportReport, place: Place) -> list[dict[str, Any]]:
@@ -50,7 +46,7 @@ def _report_rows(report: ImportReport, place: Place) -> list[dict[str, Any]]:
 @place_view("commons.moderate")
 @require_http_methods(["GET", "POST"])
 def import_commons(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     posted = request.method == "POST"
     # Bound even when empty: a form sent without a file is refused, not shown afresh.
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None)
@@ -105,7 +101,7 @@ def _download(text: str, content_type: str, place: Place, extension: str) -> Htt
 @place_view("commons.view")
 @require_GET
 def export_json(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     items = exchange.export_items(exchange.export_commons(place=place))
     return _download(exchange.write_json(items), "application/json", place, "json")
 
@@ -113,7 +109,7 @@ def export_json(request: HttpRequest) -> HttpResponse:
 @place_view("commons.view")
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     items = exchange.export_items(exchange.export_commons(place=place))
     text = exchange.write_csv(items, exchange.grid_columns(place=place, items=items))
     return _download(text, "text/csv", place, "csv")
@@ -122,7 +118,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 @place_view("commons.moderate")
 @require_POST
 def starter(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     try:
         report = starter_load(place, request.user)  # type: ignore[arg-type]
     except DomainError as exc:

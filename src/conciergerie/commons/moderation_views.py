@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -30,10 +29,10 @@ from conciergerie.commons.selectors import moderation as selectors
 from conciergerie.commons.selectors.catalogue import commons_by_slug, grid_questions
 from conciergerie.commons.services import moderation as services
 from conciergerie.commons.services.catalogue import snapshot_of
-from conciergerie.core import permissions
+from conciergerie.commons.view_helpers import moderates, place_of, url
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import Conflict, DomainError
-from conciergerie.core.forms import add_domain_errors
+from conciergerie.core.forms import add_domain_errors, posted
 from conciergerie.core.models import Place
 
 PAGE_SIZE = 30
@@ -45,32 +44,14 @@ REPORT_FILTERS = {
 }
 
 
-def _posted(request: HttpRequest) -> Any:
-    """The POST data for a form, bound even when empty (an empty form is refused, not shown)."""
-    return request.POST if request.method == "POST" else None
-
-
-def _place(request: HttpRequest) -> Place:
-    place: Place = request.place  # type: ignore[attr-defined]
-    return place
-
-
-def _moderator(request: HttpRequest) -> bool:
-    return permissions.can(request.user, "commons.moderate", _place(request))  # type: ignore[arg-type]
-
-
-def _url(name: str, place: Place, **kwargs: Any) -> str:
-    return reverse(f"commons:{name}", kwargs={"place_slug": place.slug, **kwargs})
-
-
 def _commons_url(place: Place, commons: Commons) -> str:
     # Built from the place at hand: commons.get_absolute_url() would read its place again.
-    return _url("detail", place, slug=commons.slug)
+    return url("detail", place, slug=commons.slug)
 
 
 def _commons_or_404(request: HttpRequest, slug: str) -> Commons:
-    statuses = MODERATOR_STATUSES if _moderator(request) else (Commons.Status.VALIDATED,)
-    commons = commons_by_slug(place=_place(request), slug=slug, statuses=statuses)
+    statuses = MODERATOR_STATUSES if moderates(request) else (Commons.Status.VALIDATED,)
+    commons = commons_by_slug(place=place_of(request), slug=slug, statuses=statuses)
     if commons is None:
         raise Http404
     return commons
@@ -82,9 +63,9 @@ def _commons_or_404(request: HttpRequest, slug: str) -> Commons:
 def _commons_form(
     request: HttpRequest, *, moderator: bool, slug: str = "", initial: dict[str, Any] | None = None
 ) -> CommonsForm:
-    place = _place(request)
+    place = place_of(request)
     form = CommonsForm(
-        _posted(request),
+        posted(request),
         place=place,
         slug=slug,
         questions=grid_questions(place=place),
@@ -100,7 +81,7 @@ def _commons_form(
 @require_http_methods(["GET", "POST"])
 def propose(request: HttpRequest) -> HttpResponse:
     """A new commons: for a member, a proposal; for a moderator, straight into the catalogue."""
-    place, moderator = _place(request), _moderator(request)
+    place, moderator = place_of(request), moderates(request)
     form = _commons_form(request, moderator=moderator)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,7 +105,7 @@ def propose(request: HttpRequest) -> HttpResponse:
                     "ou la validation d'un·e modérateur·rice."
                 ),
             )
-            return redirect(_url("proposal", place, uuid=proposal.uuid))
+            return redirect(url("proposal", place, uuid=proposal.uuid))
     return render(
         request,
         "commons/moderation/propose.html",
@@ -137,7 +118,7 @@ def propose(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def propose_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """An edit of a commons, prefilled: a proposal, or saved at once for a moderator."""
-    place, moderator = _place(request), _moderator(request)
+    place, moderator = place_of(request), moderates(request)
     commons = _commons_or_404(request, slug)
     data = snapshot_of(commons, [d.name for d in commons.domains.all()])
     form = _commons_form(
@@ -176,7 +157,7 @@ def propose_edit(request: HttpRequest, slug: str) -> HttpResponse:
                     "Merci ! Votre proposition de modification attend les votes ou un·e modérateur·rice."
                 ),
             )
-            return redirect(_url("proposal", place, uuid=proposal.uuid))
+            return redirect(url("proposal", place, uuid=proposal.uuid))
     return render(
         request,
         "commons/moderation/propose.html",
@@ -195,9 +176,9 @@ def propose_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _rows(request: HttpRequest, proposals: list[Proposal]) -> list[Proposal]:
-    place = _place(request)
+    place = place_of(request)
     for p in proposals:
-        p.url = _url("proposal", place, uuid=p.uuid)  # type: ignore[attr-defined]
+        p.url = url("proposal", place, uuid=p.uuid)  # type: ignore[attr-defined]
         p.commons_url = (  # type: ignore[attr-defined]
             _commons_url(place, p.commons) if p.commons is not None else ""
         )
@@ -207,7 +188,7 @@ def _rows(request: HttpRequest, proposals: list[Proposal]) -> list[Proposal]:
 @place_view("commons.propose")
 @require_http_methods(["GET"])
 def proposals(request: HttpRequest) -> HttpResponse:
-    place, moderator = _place(request), _moderator(request)
+    place, moderator = place_of(request), moderates(request)
     qs = selectors.proposal_list(place=place, viewer=request.user)  # type: ignore[arg-type]
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = _rows(request, selectors.proposal_rows(page.object_list, viewer=request.user))  # type: ignore[arg-type]
@@ -228,7 +209,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
 @place_view("commons.propose")
 @require_http_methods(["GET"])
 def proposal(request: HttpRequest, uuid: Any) -> HttpResponse:
-    place, moderator = _place(request), _moderator(request)
+    place, moderator = place_of(request), moderates(request)
     detail = selectors.proposal_detail(place=place, uuid=uuid, viewer=request.user)  # type: ignore[arg-type]
     if detail is None:
         raise Http404
@@ -257,15 +238,15 @@ def proposal(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 def _back(request: HttpRequest, form: Any, p: Proposal) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     back = form.cleaned_data.get("back") if form.is_valid() else ""
     if back == "proposition":
-        return redirect(_url("proposal", place, uuid=p.uuid))
-    return redirect(_url("proposals", place))
+        return redirect(url("proposal", place, uuid=p.uuid))
+    return redirect(url("proposals", place))
 
 
 def _proposal_or_404(request: HttpRequest, uuid: Any) -> Proposal:
-    p = selectors.proposal_of(place=_place(request), uuid=uuid)
+    p = selectors.proposal_of(place=place_of(request), uuid=uuid)
     if p is None:
         raise Http404
     return p
@@ -309,12 +290,12 @@ def proposal_vote(request: HttpRequest, uuid: Any) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def proposal_decide(request: HttpRequest, uuid: Any) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     p = _proposal_or_404(request, uuid)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choisissez une décision."))
-        return redirect(_url("proposal", place, uuid=p.uuid))
+        return redirect(url("proposal", place, uuid=p.uuid))
     decision, note = form.cleaned_data["decision"], form.cleaned_data.get("note", "")
     try:
         if decision == "accepter":
@@ -333,11 +314,11 @@ def proposal_decide(request: HttpRequest, uuid: Any) -> HttpResponse:
                 request,
                 _("Proposition mise à jour sur la version actuelle : vous pouvez l'accepter."),
             )
-            return redirect(_url("proposal", place, uuid=p.uuid))
+            return redirect(url("proposal", place, uuid=p.uuid))
     except DomainError as exc:
         messages.error(request, exc.message)
         # The comparison page shows why (a stale edit: what changed meanwhile).
-        return redirect(_url("proposal", place, uuid=p.uuid))
+        return redirect(url("proposal", place, uuid=p.uuid))
     return _back(request, form, p)
 
 
@@ -347,9 +328,9 @@ def proposal_decide(request: HttpRequest, uuid: Any) -> HttpResponse:
 @place_view("commons.propose")
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, slug: str) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     commons = _commons_or_404(request, slug)
-    form = ReportForm(_posted(request))
+    form = ReportForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.report_create(
@@ -378,7 +359,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["GET"])
 def reports(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     shown = request.GET.get("etat", "ouverts")
     status = REPORT_FILTERS.get(shown, Report.Status.OPEN)
     page = Paginator(selectors.report_list(place=place, status=status), PAGE_SIZE).get_page(
@@ -387,7 +368,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     rows = list(page.object_list)
     for r in rows:
         r.commons_url = _commons_url(place, r.commons)  # type: ignore[attr-defined]
-        r.edit_url = _url("propose_edit", place, slug=r.commons.slug)  # type: ignore[attr-defined]
+        r.edit_url = url("propose_edit", place, slug=r.commons.slug)  # type: ignore[attr-defined]
     return render(
         request,
         "commons/moderation/reports.html",
@@ -412,14 +393,14 @@ def reports(request: HttpRequest) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["POST"])
 def report_handle(request: HttpRequest, uuid: Any) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     found = selectors.report_of(place=place, uuid=uuid)
     if found is None:
         raise Http404
     form = ReportHandleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choisissez « traité » ou « écarté »."))
-        return redirect(_url("reports", place))
+        return redirect(url("reports", place))
     try:
         services.report_resolve(
             report=found,
@@ -430,7 +411,7 @@ def report_handle(request: HttpRequest, uuid: Any) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Signalement classé."))
-    return redirect(_url("reports", place))
+    return redirect(url("reports", place))
 
 
 # --- Thresholds -----------------------------------------------------------------------------
@@ -439,10 +420,10 @@ def report_handle(request: HttpRequest, uuid: Any) -> HttpResponse:
 @place_view("commons.moderate")
 @require_http_methods(["GET", "POST"])
 def moderation_settings(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
+    place = place_of(request)
     current = selectors.moderation_settings(place=place)
     form = ModerationSettingsForm(
-        _posted(request),
+        posted(request),
         initial={
             "votes_to_accept": current.votes_to_accept,
             "votes_to_reject": current.votes_to_reject,
@@ -460,7 +441,7 @@ def moderation_settings(request: HttpRequest) -> HttpResponse:
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("Réglages enregistrés."))
-            return redirect(_url("moderation_settings", place))
+            return redirect(url("moderation_settings", place))
     return render(
         request,
         "commons/moderation/settings.html",

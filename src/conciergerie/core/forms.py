@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from conciergerie.core import services
-from conciergerie.core.errors import DomainError
+from conciergerie.core.errors import DomainError, InvalidInput
 from conciergerie.core.models import Place, Role
+from conciergerie.core.money import MAX_AMOUNT, parse_amount
 from conciergerie.core.validators import WEEKDAYS, format_day_hours, parse_day_hours
 
 DAY_LABELS = dict(
@@ -166,3 +169,34 @@ def add_domain_errors(
             name = next((n for n in (key, parts[0], parts[-1]) if n in form.fields), None)
         for err in errs:
             form.add_error(name if name in form.fields else None, err)
+
+
+def posted(request: HttpRequest) -> Any:
+    """The POST data for a form, bound even when empty (an empty form is refused, not shown)."""
+    return request.POST if request.method == "POST" else None
+
+
+class MoneyField(forms.CharField):
+    """Euros as typed in French: "12,50", "12,50 €", "1 234,5" (`core.money.parse_amount`).
+
+    `maximum`: amounts from it up are refused here; None leaves the range to the service."""
+
+    def __init__(self, *, maximum: Decimal | None = MAX_AMOUNT, **kwargs: Any) -> None:
+        self.maximum = maximum
+        attrs = {"inputmode": "decimal", "autocomplete": "off", "maxlength": "30"}
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{value:.2f}".replace(".", ",")
+        return value
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return parse_amount(text, maximum=self.maximum)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None

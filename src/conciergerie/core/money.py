@@ -18,11 +18,14 @@ def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: [message]}, message)
 
 
-def parse_amount(text: str | Decimal | int, *, field: str = "amount") -> Decimal:
+def parse_amount(
+    text: str | Decimal | int, *, field: str = "amount", maximum: Decimal | None = MAX_AMOUNT
+) -> Decimal:
     """'12,50 €', '12.5', ' 1 234,56 € ', '€12', '12 euros' -> Decimal('12.50').
 
     Raises InvalidInput (with a French message) for text that is not an amount, a negative
-    amount, more than two decimals, or an amount of a million euros or more.
+    amount, more than two decimals, or an amount of `maximum` or more (a million euros unless
+    told; None leaves the range to the caller).
     """
     from django.utils.translation import gettext as _
 
@@ -52,11 +55,15 @@ def parse_amount(text: str | Decimal | int, *, field: str = "amount") -> Decimal
         raise _invalid(field, _("« %(text)s » n'est pas un montant en euros.") % {"text": text})
     if value < 0:
         raise _invalid(field, _("Le montant ne peut pas être négatif."))
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise _invalid(field, _("Pas plus de deux chiffres après la virgule."))
-    if value >= MAX_AMOUNT:
+    if maximum is not None and value >= maximum:
         raise _invalid(field, _("Montant trop élevé."))
-    return value.quantize(CENT)
+    try:
+        cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than a Decimal holds
+        raise _invalid(field, _("Montant trop élevé.")) from None
+    if value != cents:
+        raise _invalid(field, _("Pas plus de deux chiffres après la virgule."))
+    return cents
 
 
 def format_amount(value: Decimal) -> str:
