@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "conciergerie.events",
     "conciergerie.billing",
     "conciergerie.commons",
+    "conciergerie.federation",
+    "conciergerie.opendata",
     "conciergerie.demo",
 ]
 
@@ -118,6 +120,15 @@ LOGIN_MAX_FAILURES = int(config.env("LOGIN_MAX_FAILURES", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(config.env("LOGIN_FAILURE_WINDOW", "900"))
 # How long a booking or registration waits for another one on the same thing (seconds).
 CAPACITY_LOCK_TIMEOUT = float(config.env("CAPACITY_LOCK_TIMEOUT", "5"))
+
+# Federation (ActivityPub between instances). Outbound fetches never reach private, loopback
+# or link-local addresses unless this is on: only for tests and instances on one machine.
+FEDERATION_ALLOW_PRIVATE_ADDRESSES = config.env_bool("FEDERATION_ALLOW_PRIVATE_ADDRESSES")
+# Largest body accepted from another instance, in an inbox POST or a fetched document.
+FEDERATION_MAX_BODY_BYTES = int(config.env("FEDERATION_MAX_BODY_BYTES", str(256 * 1024)))
+# A signed request older (or newer) than this, by its Date header, is refused (seconds).
+FEDERATION_SIGNATURE_MAX_AGE = int(config.env("FEDERATION_SIGNATURE_MAX_AGE", "3600"))
+FEDERATION_HTTP_TIMEOUT = float(config.env("FEDERATION_HTTP_TIMEOUT", "10"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English")), ("es", _("Español"))]
