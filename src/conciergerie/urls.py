@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("conciergerie.billing.urls")),
     path("", include("conciergerie.billing.report_urls")),
     path("", include("conciergerie.commons.urls")),
+    path("", include("conciergerie.opendata.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

@@ -200,6 +200,11 @@ EXPECTED = {
     "billing:settings": ("get", AD, 200),
     "billing:my_invoices": ("get", M, 200),
     "billing:my_invoice_pdf": ("get", M, 404),  # somebody else's invoice, whoever asks
+    "opendata:index": ("get", A, 200),
+    "opendata:places_geojson": ("get", A, 200),
+    "opendata:places_csv": ("get", A, 200),
+    "opendata:places_jsonld": ("get", A, 200),
+    "opendata:map": ("get", A, 200),
 }
 
 # Which events URL takes which object (each name's kwargs are set in `world`).
@@ -251,6 +256,8 @@ def _named_routes(resolver=None, namespace=""):
                 "billing_reports",
                 "billing",
                 "commons",
+                "opendata",
+                "federation",
             }:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
