@@ -122,13 +122,16 @@ LOGIN_FAILURE_WINDOW_SECONDS = int(config.env("LOGIN_FAILURE_WINDOW", "900"))
 CAPACITY_LOCK_TIMEOUT = float(config.env("CAPACITY_LOCK_TIMEOUT", "5"))
 
 # Federation (ActivityPub between instances). Outbound fetches never reach private, loopback
-# or link-local addresses unless this is on: only for tests and instances on one machine.
-FEDERATION_ALLOW_PRIVATE_ADDRESSES = config.env_bool("FEDERATION_ALLOW_PRIVATE_ADDRESSES")
+# or link-local addresses; this lets them reach loopback only: for tests and instances
+# sharing one machine, never in production.
+FEDERATION_ALLOW_LOOPBACK = config.env_bool("FEDERATION_ALLOW_LOOPBACK")
 # Largest body accepted from another instance, in an inbox POST or a fetched document.
 FEDERATION_MAX_BODY_BYTES = int(config.env("FEDERATION_MAX_BODY_BYTES", str(256 * 1024)))
 # A signed request older (or newer) than this, by its Date header, is refused (seconds).
 FEDERATION_SIGNATURE_MAX_AGE = int(config.env("FEDERATION_SIGNATURE_MAX_AGE", "3600"))
 FEDERATION_HTTP_TIMEOUT = float(config.env("FEDERATION_HTTP_TIMEOUT", "10"))
+# First wait before delivering again to an inbox that failed (seconds); it doubles each time.
+FEDERATION_RETRY_FIRST = float(config.env("FEDERATION_RETRY_FIRST", "60"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English")), ("es", _("Español"))]

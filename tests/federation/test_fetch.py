@@ -111,13 +111,13 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture
 def allow_private(settings):
-    settings.FEDERATION_ALLOW_PRIVATE_ADDRESSES = True
+    settings.FEDERATION_ALLOW_LOOPBACK = True
     return settings
 
 
 @pytest.fixture
 def deny_private(settings):
-    settings.FEDERATION_ALLOW_PRIVATE_ADDRESSES = False
+    settings.FEDERATION_ALLOW_LOOPBACK = False
     return settings
 
 
@@ -441,7 +441,7 @@ def test_redirect_target_is_checked_again(allow_private, server, monkeypatch):
     def check_url(url: str):
         # Allow the local test server, apply the real rules to anything else.
         checked.append(url)
-        allow_private.FEDERATION_ALLOW_PRIVATE_ADDRESSES = url.startswith(server.url(""))
+        allow_private.FEDERATION_ALLOW_LOOPBACK = url.startswith(server.url(""))
         return real_check(url)
 
     monkeypatch.setattr(fetch, "check_url", check_url)
@@ -689,3 +689,12 @@ def test_https_refuses_a_certificate_for_another_name(allow_private, monkeypatch
         fetch.get_json(f"https://fedi.example:{srv.port}/actor", timeout=2)
     assert excinfo.value.reason.startswith("TLS certificate error")
     assert srv.hits == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.1/", "http://192.168.1.1/", "http://169.254.169.254/", "http://[fc00::1]/"],
+)
+def test_loopback_allowed_still_refuses_other_private_addresses(allow_private, url):
+    with pytest.raises(UnsafeAddress):
+        fetch.check_url(url)

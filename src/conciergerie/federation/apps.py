@@ -8,3 +8,8 @@ class FederationConfig(AppConfig):
     name = "conciergerie.federation"
     label = "federation"
     verbose_name = _("Réseau")
+
+    def ready(self) -> None:
+        from conciergerie.federation import publishing
+
+        publishing.connect()

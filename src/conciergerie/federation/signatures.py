@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -60,7 +61,10 @@ def generate_key_pair() -> tuple[str, str]:
     return private_pem.decode("ascii"), public_pem.decode("ascii")
 
 
+@functools.lru_cache(maxsize=64)
 def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """Loading checks the RSA key, which costs tens of milliseconds: a place signs every
+    delivery with the same key, so the loaded key is kept (keyed by its PEM text)."""
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm, AttributeError):
@@ -70,6 +74,7 @@ def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
+@functools.lru_cache(maxsize=1024)
 def _load_public_key(pem: str) -> rsa.RSAPublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("utf-8"))

@@ -1,5 +1,6 @@
-"""Run the background task queue kept in the database (e-mails, imports, later billing), and
-the clock-driven chores (expired waiting-list offers) every minute."""
+"""Run the background task queue kept in the database (e-mails, imports, later billing), the
+clock-driven chores (expired waiting-list offers) every minute, and the federation's
+deliveries every few seconds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 CHORES_EVERY = 60.0  # seconds
+FEDERATION_EVERY = 5.0  # seconds: activities to other instances leave soon after the change
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,20 @@ def _chores_loop(stop: threading.Event) -> None:
             run_chores()
         except Exception:  # a chore failing must not stop the queue; the next round retries
             log.exception("Échec d'une tâche périodique")
+        finally:
+            close_old_connections()
+
+
+def _federation_loop(stop: threading.Event) -> None:
+    """What `conciergerie federation deliver` does, inside the worker: one process to run."""
+    from conciergerie.federation import services
+
+    while not stop.wait(FEDERATION_EVERY):
+        try:
+            services.inbox_process_pending()
+            services.deliver_due()
+        except Exception:  # the next round retries; deliveries keep their own backoff
+            log.exception("Échec de l'envoi vers le réseau")
         finally:
             close_old_connections()
 
@@ -61,6 +77,9 @@ class Command(BaseCommand):
             return
         stop = threading.Event()
         threading.Thread(target=_chores_loop, args=(stop,), daemon=True, name="chores").start()
+        threading.Thread(
+            target=_federation_loop, args=(stop,), daemon=True, name="federation"
+        ).start()
         try:
             call_command("db_worker", *argv, verbosity=options.get("verbosity", 1))
         finally:
