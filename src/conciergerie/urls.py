@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("conciergerie.billing.report_urls")),
     path("", include("conciergerie.commons.urls")),
     path("", include("conciergerie.opendata.urls")),
+    path("", include("conciergerie.federation.network_urls")),
+    path("", include("conciergerie.federation.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

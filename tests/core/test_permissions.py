@@ -205,6 +205,31 @@ EXPECTED = {
     "opendata:places_csv": ("get", A, 200),
     "opendata:places_jsonld": ("get", A, 200),
     "opendata:map": ("get", A, 200),
+    "network:home": ("get", A, 200),
+    "network:events_ics": ("get", A, 200),
+    "network:manage": ("get", C, 200),
+    "network:follow": ("post", C, 400),  # allowed, but an empty form is refused
+    "network:unfollow": ("post", C, 404),  # no such follow in this place
+    "network:follower_decide": ("post", C, 404),  # no such follower in this place
+    "network:block": ("post", AD, 400),  # allowed, but an empty form is refused
+    # ActivityPub: public by nature; a browser is sent to the HTML page.
+    "federation:webfinger": ("get", A, 404),  # no resource asked
+    "federation:nodeinfo_links": ("get", A, 200),
+    "federation:nodeinfo": ("get", A, 200),
+    "federation:shared_inbox": ("get", A, 405),  # POST only
+    "federation:actor": ("get", A, 302),
+    "federation:inbox": ("get", A, 405),
+    "federation:outbox": ("get", A, 200),
+    "federation:followers": ("get", A, 200),
+    "federation:following": ("get", A, 200),
+    "federation:activity": ("get", A, 404),  # no such activity
+    "federation:object": ("get", A, 302),
+}
+FEDERATION_INSTANCE_URLS = {
+    "federation:webfinger",
+    "federation:nodeinfo_links",
+    "federation:nodeinfo",
+    "federation:shared_inbox",
 }
 
 # Which events URL takes which object (each name's kwargs are set in `world`).
@@ -258,6 +283,7 @@ def _named_routes(resolver=None, namespace=""):
                 "commons",
                 "opendata",
                 "federation",
+                "network",
             }:
                 yield from _named_routes(entry, ns)
         elif isinstance(entry, URLPattern) and namespace and entry.name:
@@ -431,6 +457,10 @@ def world(db, settings, tmp_path):
         "billing:product": {"uuid": plan.uuid},
         "billing:subscription": {"uuid": subscription.uuid},
         "billing:subscription_action": {"uuid": subscription.uuid},
+        "network:unfollow": {"follow_id": 999999},
+        "federation:activity": {"uuid": "00000000-0000-4000-8000-000000000000"},
+        "federation:object": {"kind": "evenement", "uuid": event.uuid},
+        "network:follower_decide": {"follow_id": 999999},
     }
     return place, users, kwargs
 
@@ -445,7 +475,15 @@ def test_url_answers_per_role(client, world, name, role):
     args = dict(kwargs.get(name, {}))
     if (
         name.startswith(
-            ("community:", "spaces", "events", "billing_reports", "billing:", "commons:")
+            (
+                "community:",
+                "spaces",
+                "events",
+                "billing_reports",
+                "billing:",
+                "commons:",
+                "network:",
+            )
         )
         and name != "spaces_feeds:person_ics"
         or name
@@ -458,6 +496,8 @@ def test_url_answers_per_role(client, world, name, role):
             "core:outbox",
         }
     ):
+        args.setdefault("place_slug", place.slug)
+    if name.startswith("federation:") and name not in FEDERATION_INSTANCE_URLS:
         args.setdefault("place_slug", place.slug)
     url = reverse(name, kwargs=args)
     if role != "anonymous":

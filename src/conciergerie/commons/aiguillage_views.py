@@ -41,6 +41,7 @@ from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
 from conciergerie.core.forms import add_domain_errors
 from conciergerie.core.permissions import Level, visible_levels
+from conciergerie.federation.selectors import network_commons
 
 PAGE_SIZE = 50
 
@@ -82,6 +83,9 @@ def _results_url(request: HttpRequest, query: dict[str, str], **extra: str) -> s
         + "?"
         + urlencode({**query, **extra})
     )
+
+
+NETWORK_LIMIT = 3
 
 
 @place_view("aiguillage.ask")
@@ -141,6 +145,8 @@ def aiguillage(request: HttpRequest) -> HttpResponse:
             share_url=_results_url(request, query),
             contact_form=contact_form,
             sent=request.GET.get("envoye") == "1",
+            # Commons of the places this one follows, and who published them: one query.
+            network=network_commons(place, q=need_form.cleaned_data["need"], limit=NETWORK_LIMIT),
             **_rows(request, suggestions),
         )
     return render(request, "commons/aiguillage/ask.html", context, status=400 if posted else 200)

@@ -62,9 +62,11 @@ RULES: dict[str, Level] = {
     "commons.moderate": Level.CONCIERGE,  # validate, edit, archive; reports, grid, FAQ, imports
     "aiguillage.manage": Level.CONCIERGE,  # aiguilleurs, every orientation, figures
     "campaign.manage": Level.CONCIERGE,  # co-financing campaigns
+    "network.manage": Level.CONCIERGE,  # follow places, accept or refuse followers
     # Admins
     "billing.close": Level.ADMIN,  # billing settings, closing a period
     "place.edit": Level.ADMIN,
+    "network.block": Level.ADMIN,  # a blocked instance is blocked for every place here
     "role.manage": Level.ADMIN,
 }
 

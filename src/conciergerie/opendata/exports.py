@@ -42,7 +42,14 @@ class Column:
 
 CSV_COLUMNS: list[Column] = [
     # The ANCT "Mission coworking" columns, in their order.
-    Column("ID", _("Identifiant stable du lieu (UUID)."), "id", anct=True),
+    Column(
+        "ID",
+        _(
+            "Identifiant stable du lieu : son UUID, ou l'adresse de son acteur pour un lieu du réseau."
+        ),
+        "id",
+        anct=True,
+    ),
     Column("NOM_TL", _("Nom du tiers-lieu."), "name", anct=True),
     Column("ADRESSE", _("Numéro et voie."), "street", anct=True),
     Column("CP", _("Code postal."), "postal_code", anct=True),
@@ -72,8 +79,12 @@ CSV_COLUMNS: list[Column] = [
     Column(
         "DESCRIPTION", _("Présentation courte, texte brut (300 caractères au plus)."), "description"
     ),
-    Column("URL", _("Page du lieu sur cette Conciergerie."), "url"),
-    Column("SOURCE", _("Adresse de la Conciergerie qui publie le lieu."), "origin_url"),
+    Column("URL", _("Page du lieu, sur cette Conciergerie ou sur celle qui l'héberge."), "url"),
+    Column(
+        "SOURCE",
+        _("Adresse de la Conciergerie (ou de l'instance du réseau) qui publie le lieu."),
+        "origin_url",
+    ),
     Column("MAJ", _("Date de dernière mise à jour de la fiche (AAAA-MM-JJ)."), "updated"),
 ]
 

@@ -1,9 +1,8 @@
 """Reads of the open-data exports: every place of the instance as a flat `PlaceRecord`.
 
 All places of an instance are public entities (the `Place` model has no hidden or unlisted
-flag), so every one is listed. The records are plain data so that places received from other
-instances through federation can later be appended to the same list, with `origin` set to
-the remote instance.
+flag), so every one is listed. The places its places follow on other instances (through
+federation) are appended to the same list, with `origin` set to the remote instance.
 """
 
 from __future__ import annotations
@@ -19,9 +18,12 @@ from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from conciergerie.core.models import AuditEntry, Place
-from conciergerie.opendata.formats import opening_hours_osm, plain_text
+from conciergerie.federation.models import RemoteActor
+from conciergerie.federation.selectors import instance_url, network_places
+from conciergerie.opendata.formats import DESCRIPTION_CHARS, opening_hours_osm, plain_text
 
 LOCAL = "local"
 
@@ -50,7 +52,7 @@ class PlaceRecord:
     opening_hours: str  # OpenStreetMap `opening_hours` syntax, '' when unknown
     description: str  # plain text, at most 300 characters
     updated: str  # date of the last change, AAAA-MM-JJ
-    origin: str = LOCAL  # "local", or the remote instance's domain once federation feeds in
+    origin: str = LOCAL  # "local", or the remote instance's domain for a followed place
     origin_url: str = ""  # base URL of the instance that holds the place
 
     @property
@@ -110,8 +112,39 @@ def record_from_place(place: Place, *, updated: dt.datetime | None = None) -> Pl
     )
 
 
+def record_from_actor(actor: RemoteActor) -> PlaceRecord:
+    """The record of a place followed on another instance, from what its actor says."""
+    profile = actor.profile_url or actor.url
+    return PlaceRecord(
+        id=actor.url,
+        name=actor.label,
+        slug=actor.username,
+        url=profile,
+        typology="",
+        typology_label="",
+        legal_form_label="",
+        siret="",
+        street=actor.street,
+        postal_code=actor.postal_code,
+        city=actor.city,
+        country=actor.country,
+        latitude=actor.latitude,
+        longitude=actor.longitude,
+        website=profile,
+        email="",
+        phone="",
+        opening_hours="",
+        # Received text is plain already (tags stripped on receipt): cut, not re-rendered.
+        description=Truncator(" ".join(actor.summary.split())).chars(DESCRIPTION_CHARS),
+        updated=timezone.localtime(actor.fetched_at).date().isoformat(),
+        origin=actor.domain,
+        origin_url=instance_url(actor),
+    )
+
+
 def places_for_map() -> list[PlaceRecord]:
-    """Every place of the instance, by name: one query whatever their number.
+    """Every place of the instance, by name, then the places they follow elsewhere that have
+    a position or an address: two queries whatever their number.
 
     The date of the last change comes from the audit log (`place.create` / `place.update`),
     read in the same query: the Etalab licence asks reusers to cite it.
@@ -124,4 +157,5 @@ def places_for_map() -> list[PlaceRecord]:
     places = Place.objects.annotate(
         last_change=Coalesce(Subquery(last_change), F("created_at"))
     ).order_by("name", "id")
-    return [record_from_place(place) for place in places]
+    records = [record_from_place(place) for place in places]
+    return records + [record_from_actor(actor) for actor in network_places()]

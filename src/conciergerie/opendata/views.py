@@ -45,14 +45,14 @@ def _json(data: dict) -> str:
 
 @require_GET
 def places_geojson(request: HttpRequest) -> HttpResponse:
-    """The places that have coordinates, as a GeoJSON FeatureCollection: one query."""
+    """The places that have coordinates, as a GeoJSON FeatureCollection: two queries."""
     body = _json(exports.places_geojson(_records_for_export()))
     return _download(body, "application/geo+json", 'inline; filename="lieux.geojson"')
 
 
 @require_GET
 def places_csv(request: HttpRequest) -> HttpResponse:
-    """Every place, one row each, with the documented columns: one query."""
+    """Every place, one row each, with the documented columns: two queries."""
     body = exports.places_csv(_records_for_export())
     filename = f"tiers-lieux-{timezone.localdate():%Y-%m-%d}.csv"
     return _download(body, "text/csv", f'attachment; filename="{filename}"')
@@ -60,7 +60,7 @@ def places_csv(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def places_jsonld(request: HttpRequest) -> HttpResponse:
-    """Every place as schema.org JSON-LD (an ItemList of LocalBusiness): one query."""
+    """Every place as schema.org JSON-LD (an ItemList of LocalBusiness): two queries."""
     url = settings.BASE_URL + reverse("opendata:places_jsonld")
     with translation.override(EXPORT_LANGUAGE):
         data = exports.places_jsonld(
@@ -78,6 +78,8 @@ def places_map(request: HttpRequest) -> HttpResponse:
         "opendata/map.html",
         {
             "records": records,
+            "local_count": sum(1 for r in records if r.origin == selectors.LOCAL),
+            "network_count": sum(1 for r in records if r.origin != selectors.LOCAL),
             "located": sum(1 for r in records if r.has_position),
             "tiles_url": TILES_URL,
         },

@@ -22,7 +22,10 @@
     link.href = props.url;
     link.textContent = props.name;
     root.appendChild(link);
-    var line = [props.city, props.typology_label].filter(Boolean).join(" · ");
+    // A place followed on another instance says where it comes from: "réseau : exemple.org".
+    var network = props.origin && props.origin !== "local"
+      ? box.getAttribute("data-network") + " " + props.origin : "";
+    var line = [props.city, props.typology_label, network].filter(Boolean).join(" · ");
     if (line) {
       root.appendChild(document.createElement("br"));
       root.appendChild(document.createTextNode(line));
