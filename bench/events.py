@@ -23,8 +23,9 @@ bench/bookings.py).
   allows once one Python process (one core, the GIL) is not the limit.
 - Oversell: events of 50 seats without a waitlist. (a) 64 clients at once, one seat each;
   (b) 64 clients × 2 orders of 2 attendees on a sliding scale whose "solidaire" tier has a
-  quota of 10. Afterwards the database is read: seats confirmed per event and per tier, and
-  registrations whose tickets do not match their seats (half-written).
+  quota of 10. Afterwards the database is read: seats confirmed per event and per tier,
+  registrations whose tickets do not match their seats (half-written), and tiers whose seat
+  counter (what the check reads) does not match the tickets.
 - Split: in-process (Django's test client, no HTTP, no other load), 300 calls each of the
   baseline endpoint, the registration endpoint, `registration_create` alone and the event
   load the endpoint does, with CPU time, the time inside the database driver and the
@@ -136,6 +137,7 @@ def step_check() -> dict[str, Any]:
     django_setup()
     from django.db.models import Count, F
 
+    from conciergerie.events import services
     from conciergerie.events.models import Event, Registration, Ticket
 
     out = {}
@@ -161,6 +163,8 @@ def step_check() -> dict[str, Any]:
                 .order_by()
             ),
             "half_written": half,
+            # tiers whose seat counter (read by the check) differs from the tickets
+            "drift": len(services.seats_drift(event)),
         }
     return out
 
@@ -175,7 +179,7 @@ def step_split() -> dict[str, Any]:
     from conciergerie.core import services as core
     from conciergerie.core.permissions import Level
     from conciergerie.events import services
-    from conciergerie.events.models import Event, Registration, Ticket
+    from conciergerie.events.models import Event, Registration, SeatCount, Ticket
 
     place = core.place_create(by=None, slug="decoupe-evenements", name="Découpe")
     event = _event(place, "Découpe", BIG, _sliding(BIG))
@@ -249,6 +253,7 @@ def step_split() -> dict[str, Any]:
         (Ticket(registration=r, event=full, tier=full_tier, name="Déjà là") for r in regs),
         batch_size=2000,
     )
+    SeatCount.objects.create(tier=full_tier, event=full, held=FILLED)  # as the service counts
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would have by then
     full = Event.objects.select_related("place").get(pk=full.pk)
@@ -669,13 +674,16 @@ def report(
                 sum(_oversold(c, QUOTA if k == "sliding" else None) for k, c in r["check"].items())
             )
             halves.append(sum(c["half_written"] for c in r["check"].values()))
+            drift = sum(c.get("drift", 0) for c in r["check"].values())
+            halves[-1] += drift
             lines += [
                 f"Survente, exécution {r['run']} : (a) 64 demandes d'une place → {_codes(ra)}, "
                 f"relu **{single['seats']} places confirmées sur {single['capacity']}** ; "
                 f"(b) 128 commandes de 2 personnes → {_codes(rb)}, relu "
                 f"**{sliding['seats']} places confirmées sur {sliding['capacity']}** dont "
                 f"{sliding['per_tier'].get('solidaire', 0)} au tarif solidaire (quota {QUOTA}) ; "
-                f"inscriptions à moitié écrites (billets ≠ places) : {halves[-1]}.",
+                f"inscriptions à moitié écrites (billets ≠ places) : {halves[-1] - drift} ; "
+                f"compteurs de places en désaccord avec les billets : {drift}.",
                 "",
             ]
         goals.append(

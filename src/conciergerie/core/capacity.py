@@ -134,10 +134,16 @@ class Guard:
         )
 
     def commit_locked(
-        self, read: tuple[str, Sequence[Any]], columns: list[str], condition: str, params: list[Any]
+        self,
+        read: tuple[str, Sequence[Any]],
+        columns: list[str],
+        condition: str,
+        params: list[Any],
+        then: tuple[str, Sequence[Any]] | None = None,
     ) -> None:
         """Take the locks, check `condition` (SQL over the columns of `read`'s row, with
-        `params`) and COMMIT, all in one round trip (see `can_commit_locked`).
+        `params`), run `then` (SQL and its parameters: the counters the order changes) and
+        COMMIT, all in one round trip (see `can_commit_locked`).
 
         The lock is then held only while the server checks and flushes the commit, never
         while this process waits for its turn to run Python — with dozens of threads per
@@ -155,6 +161,7 @@ class Guard:
                 # when the condition fails. Only this module's and the caller's SQL go in.
                 f"SELECT CASE WHEN {condition} THEN 1 ELSE conciergerie_refuse() END"  # noqa: S608
                 f" FROM ({sql}) AS f({names})",
+                *([then[0]] if then else []),
                 "COMMIT",
             ]
         )
@@ -168,6 +175,7 @@ class Guard:
                         sorted({_lock_id(self.namespace, k) for k in self.keys}),
                         *params,
                         *read_params,
+                        *(then[1] if then else []),
                     ],
                 )
             except DatabaseError as exc:

@@ -178,6 +178,31 @@ class TicketTier(models.Model):
         return self.name
 
 
+class SeatCount(models.Model):
+    """Seats held at a tier (tickets of confirmed or offered registrations): a counter.
+
+    The check a new registration makes under the event's lock reads it instead of counting
+    the event's registrations, so that it costs the same at the 10th and at the 10,000th
+    (it is serialised: its time bounds an event's registrations per second). Only
+    events/services.py changes it, by `_seats_change`, in the same transaction and under the
+    same guard as the registrations whose holding changes; `seats_drift` compares it with the
+    registrations themselves. A row appears on the tier's first seat."""
+
+    tier = models.OneToOneField(
+        TicketTier, on_delete=models.CASCADE, primary_key=True, related_name="seat_count"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seat_counts")
+    held = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(held__gte=0), name="seat_count_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier_id}: {self.held}"
+
+
 class Registration(models.Model):
     """One order: one or more attendees (tickets) registered together."""
 
