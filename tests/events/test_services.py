@@ -513,10 +513,18 @@ def test_one_attendee_registration_statement_count(place):
     statements = [q["sql"] for q in ctx.captured_queries]
     print(f"\n{connection.vendor}: {len(statements)} statements", *statements, sep="\n  ")
     work = [s for s in statements if s.split()[0] not in ("BEGIN", "COMMIT")]
-    # tiers, 3 inserts, then (lock_timeout + advisory lock +) seats held + duplicate, and the
-    # seat counter's update: on PostgreSQL in the same batch as the check and the COMMIT.
-    assert len(work) == (5 if connection.vendor == "postgresql" else 6), statements
+    # SQLite: tiers, 3 inserts (registration, tickets, audit), seats held + duplicate, the
+    # seat counter's update. PostgreSQL: tiers, the registration, then one batch: tickets,
+    # audit, lock_timeout, advisory lock, check, seat counter, COMMIT.
     assert "events_seatcount" in work[-1]
+    if connection.vendor == "postgresql":
+        assert len(work) == 3, statements
+        batch = work[-1]
+        assert batch.index('"events_ticket"') < batch.index("pg_advisory_xact_lock"), batch
+        assert batch.index('"core_auditentry"') < batch.index("pg_advisory_xact_lock"), batch
+        assert batch.endswith("COMMIT"), batch
+    else:
+        assert len(work) == 6, statements
 
 
 # --- backup --------------------------------------------------------------------------------------

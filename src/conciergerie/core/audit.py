@@ -44,7 +44,30 @@ def audit_record(
     target_type: str = "",
     changes: dict[str, list[Any]] | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        place=place,
+        actor=actor,
+        action=action,
+        target=target,
+        target_type=target_type,
+        changes=changes,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    *,
+    place: Place | None,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    changes: dict[str, list[Any]] | None = None,
+) -> AuditEntry:
+    """The entry `audit_record` saves, unsaved: for a caller that writes it together with
+    other statements (core.batch), in the same transaction as the change it records."""
+    return AuditEntry(
         place=place,
         actor=actor if actor is not None and actor.pk else None,
         actor_label=(actor.email if actor is not None and actor.pk else "système"),

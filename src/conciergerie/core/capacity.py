@@ -140,10 +140,12 @@ class Guard:
         condition: str,
         params: list[Any],
         then: tuple[str, Sequence[Any]] | None = None,
+        before: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> None:
-        """Take the locks, check `condition` (SQL over the columns of `read`'s row, with
-        `params`), run `then` (SQL and its parameters: the counters the order changes) and
-        COMMIT, all in one round trip (see `can_commit_locked`).
+        """Run `before` (statements and their parameters: rows of the caller's that need no
+        lock), take the locks, check `condition` (SQL over the columns of `read`'s row, with
+        `params`), run `then` (the counters the order changes) and COMMIT, all in one round
+        trip (see `can_commit_locked`).
 
         The lock is then held only while the server checks and flushes the commit, never
         while this process waits for its turn to run Python — with dozens of threads per
@@ -154,6 +156,7 @@ class Guard:
         names = ", ".join(columns)
         batch = "; ".join(
             [
+                *(statement for statement, _params in before),
                 "SELECT set_config('lock_timeout', %s, true)",
                 "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k)"
                 " AS keys",
@@ -171,6 +174,7 @@ class Guard:
                 cursor.execute(
                     batch,
                     [
+                        *(p for _statement, values in before for p in values),
                         f"{int(lock_timeout() * 1000)}ms",
                         sorted({_lock_id(self.namespace, k) for k in self.keys}),
                         *params,

@@ -24,7 +24,8 @@ from django.utils.translation import ngettext
 from conciergerie.community.models import Person
 from conciergerie.community.selectors import member_on
 from conciergerie.core import capacity
-from conciergerie.core.audit import audit_record
+from conciergerie.core.audit import audit_entry, audit_record
+from conciergerie.core.batch import insert_statement
 from conciergerie.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from conciergerie.core.mail import email_send_on_commit
 from conciergerie.core.models import Place, User
@@ -864,40 +865,49 @@ def _register(
         "status": [None, registration.status],
     }
     # Written first, then locked and checked (a deferred guard): on PostgreSQL only the lock,
-    # one read of the counters, their update and the COMMIT are serialised, so the INSERTs of concurrent registrations to
-    # a popular event overlap. The read sees every committed registration; a refusal rolls
-    # this one back; a registration that does not fit but may wait is turned into a waitlisted
-    # one in place (rare: the event is full).
+    # one read of the counters, their update and the COMMIT are serialised, so the INSERTs of
+    # concurrent registrations to a popular event overlap. The read sees every committed
+    # registration; a refusal rolls this one back; a registration that does not fit but may
+    # wait is turned into a waitlisted one in place (rare: the event is full).
     with capacity.guarded(GUARD_NAMESPACE, [event.pk], deferred=True) as guard:
+        batched = quick and guard.can_commit_locked()  # outside the inner block: see there
         with transaction.atomic(savepoint=False):
             registration.save()
-            tickets = Ticket.objects.bulk_create(
-                [
-                    Ticket(
-                        registration=registration,
-                        event=event,
-                        tier=s.tier,
-                        name=s.name,
-                        email=s.email,
-                        amount=s.amount,
-                    )
-                    for s in seats
-                ]
-            )
-            entry = audit_record(
+            tickets = [
+                Ticket(
+                    registration=registration,
+                    event=event,
+                    tier=s.tier,
+                    name=s.name,
+                    email=s.email,
+                    amount=s.amount,
+                )
+                for s in seats
+            ]
+            entry = audit_entry(
                 place=place,
                 actor=by,
                 action="registration.create",
                 target=registration,
                 changes=changes,
             )
+            if not batched:
+                Ticket.objects.bulk_create(tickets)
+                entry.save(force_insert=True)
         read = _held_query(registration, list(wanted))
-        if quick and guard.can_commit_locked():
-            # The e-mails wait for the commit (on_commit), so they are queued first: once the
-            # COMMIT is sent nothing may run in this transaction (a refusal drops them).
+        if batched:
+            # The tickets and the audit entry (nothing needs their ids) go in the same round
+            # trip as the lock, the check and the COMMIT. The e-mails wait for the commit
+            # (on_commit), so they are queued first: once the COMMIT is sent nothing may run
+            # in this transaction (a refusal drops them).
             if notify:
                 _registration_notify(registration, event, tiers, tickets)
-            guard.commit_locked(read, *_fits_condition(wanted), then=_seats_sql(event.pk, wanted))
+            guard.commit_locked(
+                read,
+                *_fits_condition(wanted),
+                then=_seats_sql(event.pk, wanted),
+                before=[insert_statement(tickets), insert_statement([entry])],
+            )
             return registration
         _check_locked(guard, read, registration, entry, event, tiers, wanted)
         if registration.status == Registration.Status.CONFIRMED:
