@@ -629,7 +629,12 @@ def report(
         "228 inscriptions/s (un processus : 174 et 187/s), SQLite 202 et 203/s (un processus : "
         "173 et 169/s) — le 2026-11-23 à 15 h 35, sur une autre instance de la machine "
         "virtuelle (noyau 6.18.44-fc-v669), où une inscription coûtait 4.8 à 5.1 ms de CPU au "
-        "processus `serve` sur PostgreSQL : comparer les rapports, pas les débits.",
+        "processus `serve` sur PostgreSQL : comparer les rapports, pas les débits. "
+        "Le 2026-12-06 à 01 h 11, juste avant les compteurs de places par tarif (la lecture sous "
+        "le verrou additionnait alors les places de toutes les inscriptions de l'évènement), "
+        "le regroupement des billets et du journal dans l'aller-retour du COMMIT et le nouvel "
+        "ordre des routes, PostgreSQL `--workers 2` faisait 166 inscriptions/s contre 674 "
+        "INSERT/s (rapport 0.25), un processus 117/s, sur une machine calme.",
         "",
     ]
     goals = []
