@@ -212,6 +212,8 @@ EXPECTED = {
     "network:unfollow": ("post", C, 404),  # no such follow in this place
     "network:follower_decide": ("post", C, 404),  # no such follower in this place
     "network:block": ("post", AD, 400),  # allowed, but an empty form is refused
+    "network:actor_block": ("post", AD, 302),  # no account given: said, sent back
+    "network:actor_unblock": ("post", AD, 302),
     # ActivityPub: public by nature; a browser is sent to the HTML page.
     "federation:webfinger": ("get", A, 404),  # no resource asked
     "federation:nodeinfo_links": ("get", A, 200),

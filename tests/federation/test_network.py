@@ -311,16 +311,24 @@ def _seed(followed, n, start=0):
         make_object(actor=followed, name=f"Café {i}", tags=["réparation"])
 
 
+def _seed_equipment(followed, n, start=0):
+    for i in range(start, start + n):
+        make_object(actor=followed, kind=RemoteObject.Kind.EQUIPMENT, name=f"Perceuse {i}")
+
+
 def test_network_page_is_flat_in_queries(client, places, followed, django_assert_num_queries):
     a, _b = places
     url = reverse("network:home", kwargs={"place_slug": a.slug})
     _seed(followed, 1)
-    with django_assert_num_queries(3):  # the place, the places followed, their events
+    _seed_equipment(followed, 1)
+    # The place, the places followed, their events, the equipment they lend.
+    with django_assert_num_queries(4):
         assert client.get(url).status_code == 200
     _seed(followed, 9, start=1)
-    with django_assert_num_queries(3):
+    _seed_equipment(followed, 9, start=1)
+    with django_assert_num_queries(4):
         response = client.get(url)
-    assert response.content.decode().count("Vient de La Ressourcerie") == 10
+    assert response.content.decode().count("Vient de La Ressourcerie") == 20
 
 
 def test_network_search_is_flat_in_queries(client, places, followed, django_assert_num_queries):
@@ -393,14 +401,16 @@ def test_manage_page_is_flat_in_queries(client, places, team, django_assert_num_
     a, _b = places
     login(client, team[0])
     make_follow(place=a, remote=make_actor())
-    # The place, the session, the user, the role; following, followers, blocked domains.
-    with django_assert_num_queries(7):
+    # The place, the session, the user, the role; following, followers, blocked domains and
+    # blocked accounts.
+    with django_assert_num_queries(8):
         assert client.get(manage_url(a)).status_code == 200
     for _i in range(5):
         make_follow(place=a, remote=make_actor())
         make_follow(place=a, remote=make_actor(), direction=Follow.Direction.FOLLOWER)
         BlockedDomain.objects.create(domain=f"bloque{_i}.example")
-    with django_assert_num_queries(7):
+        make_actor(blocked=True)
+    with django_assert_num_queries(8):
         response = client.get(manage_url(a))
     assert response.content.decode().count("Ne plus suivre") == 6
 

@@ -245,6 +245,34 @@ def test_edit_with_bad_input_writes_nothing(team, place, room):
     assert AuditEntry.objects.count() == before
 
 
+def test_concierge_lends_equipment_to_the_network(team, place, concierge):
+    lend = sheet(
+        name="Perceuse",
+        kind="materiel",
+        network_lending="on",
+        lending_terms="Une semaine, caution 50 €.",
+    )
+    response = team.post(url("resource_create", place), lend)
+    assert response.status_code == 302
+    drill = Resource.objects.get(name="Perceuse")
+    assert drill.network_lending and drill.lending_terms == "Une semaine, caution 50 €."
+    body = text(team.get(url("resource_edit", place, drill.uuid)))
+    assert "Prêt aux autres lieux du réseau" in body
+    assert (
+        '<input type="checkbox" name="network_lending" '
+        'aria-describedby="id_network_lending_helptext" id="id_network_lending" checked> '
+        "Prêté aux lieux du réseau</label>"
+    ) in body
+    assert "pourront vous demander à l'emprunter" in body
+    assert ">\nUne semaine, caution 50 €.</textarea>" in body
+    # Unticked (the browser sends nothing): no longer lent, and the audit says so.
+    team.post(url("resource_edit", place, drill.uuid), sheet(name="Perceuse", kind="materiel"))
+    drill.refresh_from_db()
+    assert not drill.network_lending and drill.lending_terms == ""
+    entry = AuditEntry.objects.filter(action="resource.update").latest("id")
+    assert entry.actor == concierge and entry.changes["network_lending"] == [True, False]
+
+
 def test_capacity_below_future_bookings_is_a_conflict_on_the_page(team, place, room, member):
     services.booking_create(
         resource=room,

@@ -1,5 +1,5 @@
 """Forms of the network pages: searching the network, following a place, answering a
-follower, blocking an instance."""
+follower, blocking an instance or an account."""
 
 from __future__ import annotations
 
@@ -52,3 +52,9 @@ class BlockForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
     reason = forms.CharField(label=_("Raison (pour l'équipe)"), max_length=300, required=False)
+
+
+class ActorBlockForm(forms.Form):
+    """One account, as the buttons of the team's page send it (its actor URL), or typed."""
+
+    actor = forms.CharField(label=_("Compte"), max_length=500)

@@ -17,4 +17,6 @@ urlpatterns: list[URLPattern] = [
     path(G + "suivis/<int:follow_id>/ne-plus-suivre/", views.unfollow, name="unfollow"),
     path(G + "abonnes/<int:follow_id>/decision/", views.follower_decide, name="follower_decide"),
     path(G + "bloquer/", views.block, name="block"),
+    path(G + "comptes/bloquer/", views.actor_block, name="actor_block"),
+    path(G + "comptes/debloquer/", views.actor_unblock, name="actor_unblock"),
 ]

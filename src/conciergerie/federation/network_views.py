@@ -1,5 +1,6 @@
 """The network pages: what a place receives from the places it follows (public), its
-calendar as iCal, and (for the team) whom it follows, who follows it, and blocked instances.
+calendar as iCal, and (for the team) whom it follows, who follows it, and blocked instances
+and accounts.
 
 Views parse with forms, read through `selectors` and write through the federation services;
 a refusal becomes a form error or a message, never a 500.
@@ -8,8 +9,10 @@ a refusal becomes a form error or a message, never a 500.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,10 +26,11 @@ from icalendar import Event as VEvent
 from conciergerie.core.decorators import place_view
 from conciergerie.core.errors import DomainError
 from conciergerie.core.forms import add_domain_errors, posted
-from conciergerie.core.models import Place
+from conciergerie.core.models import Place, User
 from conciergerie.federation import selectors, services
 from conciergerie.federation.models import Follow
 from conciergerie.federation.network_forms import (
+    ActorBlockForm,
     BlockForm,
     DecisionForm,
     FollowForm,
@@ -56,7 +60,8 @@ def _manage_url(place: Place) -> str:
 @place_view("place.view")
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
-    """The places followed, their upcoming events, and a search over their commons."""
+    """The places followed, their upcoming events, the equipment they lend, and a search
+    over their commons."""
     place = _place(request)
     form = NetworkSearchForm(request.GET or None)
     q = form.words()
@@ -65,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "handle": selectors.handle_of(place),
         "actors": list(selectors.followed_actors(place)),
         "events": selectors.network_events(place, limit=HOME_EVENTS),
+        "equipment": selectors.network_equipment(place, limit=100),  # the search finds more
         "form": form,
         "q": q,
         "results": selectors.network_search(place, q) if q else None,
@@ -134,8 +140,57 @@ def _manage_page(
         "follow_form": follow_form or FollowForm(),
         "block_form": block_form or BlockForm(),
         "blocked": selectors.blocked_domains(),
+        "blocked_actors": selectors.blocked_actors(),
     }
     return render(request, "federation/network_manage.html", context, status=status)
+
+
+# The writes of the team's page share one shape: bind, call the service, say what became of it,
+# back to the page. A typed form (follow, block an instance) shows a refusal on the form, with
+# what was typed; a button (unfollow, decide, block an account) says it in a message.
+Action = Callable[[dict[str, Any]], str]  # the form's cleaned data → the success message
+
+
+def _from_form(
+    request: HttpRequest,
+    form: FollowForm | BlockForm,
+    action: Action,
+    *,
+    field_of: Callable[[str], str | None] | None = None,
+) -> HttpResponse:
+    if form.is_valid():
+        try:
+            text = action(form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc, field_of=field_of)
+        else:
+            messages.success(request, text)
+            return redirect(_manage_url(_place(request)))
+    if isinstance(form, FollowForm):
+        return _manage_page(request, follow_form=form, status=400)
+    return _manage_page(request, block_form=form, status=400)
+
+
+def _from_button(
+    request: HttpRequest, action: Action, *, form: forms.Form | None = None, invalid: str = ""
+) -> HttpResponse:
+    if form is not None and not form.is_valid():
+        messages.error(request, invalid)
+    else:
+        try:
+            text = action(form.cleaned_data if form is not None else {})
+        except DomainError as exc:
+            for errors in exc.as_errors().values():
+                for error in errors:
+                    messages.error(request, error)
+        else:
+            messages.success(request, text)
+    return redirect(_manage_url(_place(request)))
+
+
+def _user(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]  # place_view let in the team only
+    return user
 
 
 @place_view("network.manage")
@@ -147,88 +202,96 @@ def manage(request: HttpRequest) -> HttpResponse:
 @place_view("network.manage")
 @require_http_methods(["POST"])
 def follow(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
-    form = FollowForm(posted(request))
-    if form.is_valid():
-        try:
-            made = services.follow_request(
-                place=place,
-                target=form.cleaned_data["target"],
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            # Whatever field the service names, the address is the only thing typed here.
-            add_domain_errors(form, exc, field_of=lambda _key: "target")
+    def ask(data: dict[str, Any]) -> str:
+        made = services.follow_request(
+            place=_place(request), target=data["target"], by=_user(request)
+        )
+        if made.state == Follow.State.ACCEPTED:
+            text = _("Vous suivez maintenant %(name)s.")
         else:
-            if made.state == Follow.State.ACCEPTED:
-                text = _("Vous suivez maintenant %(name)s.")
-            else:
-                text = _("Demande envoyée à %(name)s : le lieu doit l'accepter.")
-            messages.success(request, text % {"name": made.remote.label})
-            return redirect(_manage_url(place))
-    return _manage_page(request, follow_form=form, status=400)
+            text = _("Demande envoyée à %(name)s : le lieu doit l'accepter.")
+        return text % {"name": made.remote.label}
+
+    # Whatever field the service names, the address is the only thing typed here.
+    return _from_form(request, FollowForm(posted(request)), ask, field_of=lambda _key: "target")
 
 
 @place_view("network.manage")
 @require_http_methods(["POST"])
 def unfollow(request: HttpRequest, follow_id: int) -> HttpResponse:
-    place = _place(request)
-    found = selectors.follow_of(place, follow_id, Follow.Direction.FOLLOWING)
+    found = selectors.follow_of(_place(request), follow_id, Follow.Direction.FOLLOWING)
     if found is None:
         raise Http404
-    try:
-        services.unfollow(follow=found, by=request.user)  # type: ignore[arg-type]
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Vous ne suivez plus %(name)s.") % {"name": found.remote.label})
-    return redirect(_manage_url(place))
+
+    def stop(_data: dict[str, Any]) -> str:
+        services.unfollow(follow=found, by=_user(request))
+        return _("Vous ne suivez plus %(name)s.") % {"name": found.remote.label}
+
+    return _from_button(request, stop)
 
 
 @place_view("network.manage")
 @require_http_methods(["POST"])
 def follower_decide(request: HttpRequest, follow_id: int) -> HttpResponse:
-    place = _place(request)
-    found = selectors.follow_of(place, follow_id, Follow.Direction.FOLLOWER)
+    found = selectors.follow_of(_place(request), follow_id, Follow.Direction.FOLLOWER)
     if found is None:
         raise Http404
     form = DecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choisissez d'accepter ou de refuser."))
-        return redirect(_manage_url(place))
-    accept = form.accepted()
-    try:
-        services.follower_decide(follow=found, accept=accept, by=request.user)  # type: ignore[arg-type]
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        name = {"name": found.remote.label}
+
+    def decide(_data: dict[str, Any]) -> str:
+        accept = form.accepted()
+        services.follower_decide(follow=found, accept=accept, by=_user(request))
         if accept:
-            messages.success(request, _("%(name)s suit maintenant le lieu.") % name)
-        else:
-            messages.success(request, _("Demande de %(name)s refusée.") % name)
-    return redirect(_manage_url(place))
+            return _("%(name)s suit maintenant le lieu.") % {"name": found.remote.label}
+        return _("Demande de %(name)s refusée.") % {"name": found.remote.label}
+
+    return _from_button(
+        request, decide, form=form, invalid=_("Choisissez d'accepter ou de refuser.")
+    )
 
 
 @place_view("network.block")  # a block holds for the whole instance
 @require_http_methods(["POST"])
 def block(request: HttpRequest) -> HttpResponse:
-    place = _place(request)
-    form = BlockForm(posted(request))
-    if form.is_valid():
-        try:
-            blocked = services.domain_block(
-                domain=form.cleaned_data["domain"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except DomainError as exc:
-            add_domain_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Instance %(domain)s bloquée : plus rien n'en est reçu ni ne lui est envoyé.")
-                % {"domain": blocked.domain},
-            )
-            return redirect(_manage_url(place))
-    return _manage_page(request, block_form=form, status=400)
+    def block_domain(data: dict[str, Any]) -> str:
+        blocked = services.domain_block(
+            domain=data["domain"], reason=data["reason"], by=_user(request)
+        )
+        return _("Instance %(domain)s bloquée : plus rien n'en est reçu ni ne lui est envoyé.") % {
+            "domain": blocked.domain
+        }
+
+    return _from_form(request, BlockForm(posted(request)), block_domain)
+
+
+@place_view("network.block")  # as an instance, an account is blocked for every place here
+@require_http_methods(["POST"])
+def actor_block(request: HttpRequest) -> HttpResponse:
+    def block_actor(data: dict[str, Any]) -> str:
+        remote = services.actor_block(
+            place=_place(request), actor=data["actor"], blocked=True, by=_user(request)
+        )
+        return _(
+            "Compte %(name)s bloqué : plus rien n'en est reçu ni ne lui est envoyé, et les "
+            "abonnements avec lui sont supprimés."
+        ) % {"name": remote.label}
+
+    form = ActorBlockForm(posted(request))
+    return _from_button(request, block_actor, form=form, invalid=_("Indiquez le compte à bloquer."))
+
+
+@place_view("network.block")
+@require_http_methods(["POST"])
+def actor_unblock(request: HttpRequest) -> HttpResponse:
+    def unblock_actor(data: dict[str, Any]) -> str:
+        remote = services.actor_block(
+            place=_place(request), actor=data["actor"], blocked=False, by=_user(request)
+        )
+        return _("Compte %(name)s débloqué. Pour le suivre à nouveau, refaites une demande.") % {
+            "name": remote.label
+        }
+
+    form = ActorBlockForm(posted(request))
+    return _from_button(
+        request, unblock_actor, form=form, invalid=_("Indiquez le compte à débloquer.")
+    )

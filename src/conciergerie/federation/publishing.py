@@ -1,9 +1,11 @@
-"""What a place shows the network: its public events, validated commons and documentation
-pages, as ActivityPub objects; and the hooks that publish their changes to followers.
+"""What a place shows the network: its public events, validated commons, documentation
+pages and the equipment it lends to other places, as ActivityPub objects; and the hooks
+that publish their changes to followers.
 
 The hooks listen to the domain models' saves rather than being called by each domain's
-services: events, commons and pages stay unaware of the federation, and a failure here
-never undoes the change a concierge made (it runs after the commit and is logged).
+services: events, commons, pages and resources stay unaware of the federation, and a
+failure here never undoes the change a concierge made (it runs after the commit and is
+logged).
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from conciergerie.core.models import Place
 from conciergerie.events.models import Event
 from conciergerie.federation import services, vocab
 from conciergerie.federation.models import Activity, LocalActor
+from conciergerie.spaces.models import Resource, ResourcePhoto
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, Any] = {"evenement": Event, "commun": Commons, "page": Page}
+KINDS: dict[str, Any] = {
+    "evenement": Event,
+    "commun": Commons,
+    "page": Page,
+    "materiel": Resource,
+}
 
 
 def _is_public(obj: Any) -> bool:
@@ -30,6 +38,12 @@ def _is_public(obj: Any) -> bool:
         return obj.visibility == Event.Visibility.PUBLIC
     if isinstance(obj, Commons):
         return obj.status == Commons.Status.VALIDATED
+    if isinstance(obj, Resource):
+        # Only what the team chose to lend (the flag), still in use (active), and only
+        # equipment: rooms and machines are used on site, and the flag left ticked on a
+        # resource whose type changed must not publish it. A change that ends any of the
+        # three sends a Delete.
+        return obj.network_lending and obj.active and obj.kind == Resource.Kind.EQUIPMENT
     return isinstance(obj, Page)
 
 
@@ -38,6 +52,8 @@ def document_of(obj: Any) -> dict[str, Any]:
         return vocab.event_object(obj)
     if isinstance(obj, Commons):
         return vocab.commons_object(obj)
+    if isinstance(obj, Resource):
+        return vocab.equipment_object(obj)
     return vocab.page_object(obj)
 
 
@@ -89,7 +105,22 @@ def _on_delete(sender: type, instance: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _publish(*args))
 
 
+def _republish_resource(resource_id: int) -> None:
+    row = Resource.objects.filter(pk=resource_id).values_list("place_id", "uuid").first()
+    if row is not None:  # a resource deleted with its photos said so itself
+        _publish(Resource, resource_id, row[0], row[1], False)
+
+
+def _on_photo_change(sender: type, instance: Any, **kwargs: Any) -> None:
+    # The cover is copied to the resource with .update() (no post_save of its own): a lent
+    # piece of equipment is published again so that other places see its new photo.
+    resource_id = instance.resource_id
+    transaction.on_commit(lambda: _republish_resource(resource_id))
+
+
 def connect() -> None:
     for model in KINDS.values():
         post_save.connect(_on_save, sender=model, dispatch_uid=f"federation-save-{model}")
         post_delete.connect(_on_delete, sender=model, dispatch_uid=f"federation-del-{model}")
+    post_save.connect(_on_photo_change, sender=ResourcePhoto, dispatch_uid="federation-photo")
+    post_delete.connect(_on_photo_change, sender=ResourcePhoto, dispatch_uid="federation-photo-del")

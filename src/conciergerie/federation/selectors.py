@@ -1,6 +1,7 @@
 """Reads of the network: whom a place follows, and what those places published.
 
-Everything here is received data (remote events, commons and pages kept by the inbox), shown
+Everything here is received data (remote events, commons, pages and equipment lent to the
+network, kept by the inbox), shown
 as plain `NetworkItem`s that carry their origin, so the pages, the iCal feed, the API and the
 open-data map read the same thing. Tenancy: a place sees only what comes from the actors it
 follows itself (accepted), never what another place of the instance follows.
@@ -36,6 +37,9 @@ EXCERPT_CHARS = 300
 # page's text are read, so one search holds at most ~3 MB whatever the network's size.
 SCAN_LIMIT = 1000
 CONTENT_HEAD = 2000
+# What the network page's search looks through (the API and the aiguillage read commons
+# and pages only).
+SEARCHED_KINDS = (RemoteObject.Kind.COMMONS, RemoteObject.Kind.PAGE, RemoteObject.Kind.EQUIPMENT)
 # Heavy columns a list never shows: the raw activity and the remote actor's key.
 _HEAVY = ("payload", "content", "actor__public_key_pem", "actor__summary")
 
@@ -179,6 +183,13 @@ def network_events(
     return [_item(obj, obj.head) for obj in rows]  # type: ignore[attr-defined]
 
 
+def network_equipment(place: Place, *, limit: int = 100) -> list[NetworkItem]:
+    """Equipment the followed actors lend to other places, by name: one query. Its summary
+    is the lending terms (see vocab.equipment_object)."""
+    rows = _objects(place, [RemoteObject.Kind.EQUIPMENT]).order_by("name", "id")[:limit]
+    return [_item(obj, obj.head) for obj in rows]  # type: ignore[attr-defined]
+
+
 # --- Searching the network's commons and pages ------------------------------------------------
 
 # How much a match weighs in each part of an item: its name, its summary and tags, its text.
@@ -208,14 +219,20 @@ def _score(parts: tuple[str, str, str], patterns: list[re.Pattern[str]]) -> tupl
     return found, weight
 
 
-def network_commons(place: Place, *, q: str = "", limit: int = 50) -> list[NetworkItem]:
-    """Commons and documentation pages of the followed actors: one query whatever their number.
+def network_commons(
+    place: Place,
+    *,
+    q: str = "",
+    limit: int = 50,
+    kinds: Sequence[str] = (RemoteObject.Kind.COMMONS, RemoteObject.Kind.PAGE),
+) -> list[NetworkItem]:
+    """Commons and documentation pages (or other `kinds`) of the followed actors: one query
+    whatever their number.
 
     Without words, the most recently received first. With words, all of them must be found
     (in the name, summary, tags or the start of the text, accents and case aside) — or, when
     nothing has them all, any of them; best first. At most SCAN_LIMIT items are searched.
     """
-    kinds = [RemoteObject.Kind.COMMONS, RemoteObject.Kind.PAGE]
     rows = _objects(place, kinds).order_by("-received_at", "-id")
     patterns = _patterns(q) if q.strip() else []
     if not patterns:
@@ -239,7 +256,8 @@ def network_commons(place: Place, *, q: str = "", limit: int = 50) -> list[Netwo
 
 def network_search(place: Place, q: str, *, limit: int = 50) -> NetworkSearch:
     """The place's own validated commons matching `q` (the catalogue's French search), then
-    the network's commons and pages, each tagged with its origin ("ici" or a domain)."""
+    the network's commons, pages and lent equipment, each tagged with its origin ("ici" or
+    a domain)."""
     if not q.strip():
         return NetworkSearch()
     local = commons_search(place=place, q=q, statuses=(Commons.Status.VALIDATED,), limit=limit)
@@ -258,7 +276,7 @@ def network_search(place: Place, q: str, *, limit: int = 50) -> NetworkSearch:
         )
         for c in local.commons
     ]
-    items += network_commons(place, q=q, limit=limit)
+    items += network_commons(place, q=q, limit=limit, kinds=SEARCHED_KINDS)
     return NetworkSearch(items=items, fixes=list(local.fixes))
 
 
@@ -310,3 +328,12 @@ def follow_of(place: Place, follow_id: int, direction: str) -> Follow | None:
 
 def blocked_domains() -> list[BlockedDomain]:
     return list(BlockedDomain.objects.order_by("domain"))
+
+
+def blocked_actors() -> list[RemoteActor]:
+    """Every blocked remote account, by name: a block holds for every place here."""
+    return list(
+        RemoteActor.objects.filter(blocked=True)
+        .only("url", "domain", "username", "name", "profile_url")
+        .order_by("name", "url")
+    )

@@ -11,14 +11,16 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -345,6 +347,78 @@ def domain_block(*, domain: str, reason: str, by: User | None) -> BlockedDomain:
     return blocked
 
 
+def _known_actor(target: str) -> RemoteActor:
+    """A remote account this instance already dealt with, by its address (actor or profile
+    URL) or its handle; never fetched: blocking must not wait on the network."""
+    parsed = _parse_target(target)
+    if isinstance(parsed, str):
+        found = RemoteActor.objects.filter(Q(url=parsed) | Q(profile_url=parsed))
+    else:
+        user, host = parsed
+        found = RemoteActor.objects.filter(username__iexact=user, domain=host.lower())
+    remote = found.order_by("id").first()
+    if remote is None:
+        raise NotFound(
+            _(
+                "Aucun compte connu à l'adresse %(target)s : seuls les comptes qui ont déjà "
+                "échangé avec cette Conciergerie peuvent être bloqués. Pour toute une instance, "
+                "bloquez son domaine."
+            )
+            % {"target": target.strip()},
+            field="target",
+        )
+    return remote
+
+
+def _give_up_deliveries_to(remote: RemoteActor) -> int:
+    """Pending deliveries to the account's own inbox, and to its instance's shared inbox when
+    nobody else there still follows the sending place, are given up."""
+    to_it = Q(inbox=remote.inbox)
+    if remote.shared_inbox:
+        still_read = Follow.objects.filter(
+            place=OuterRef("activity__place"),
+            direction=Follow.Direction.FOLLOWER,
+            state=Follow.State.ACCEPTED,
+            remote__shared_inbox=remote.shared_inbox,
+            remote__blocked=False,
+        )
+        to_it |= Q(Q(inbox=remote.shared_inbox), ~Exists(still_read))
+    return Delivery.objects.filter(to_it, state=Delivery.State.PENDING).update(
+        state=Delivery.State.FAILED, last_error="compte bloqué"
+    )
+
+
+def actor_block(
+    *, place: Place, actor: RemoteActor | str, blocked: bool, by: User | None
+) -> RemoteActor:
+    """Block (or unblock) one remote account, for every place here, as `domain_block` does
+    for a whole instance: its requests get 403, nothing more is sent to it, what it
+    published is hidden. Blocking also ends the follows both ways, so an unblocked account
+    is followed again only by asking again. `actor` is a known account, or its address."""
+    remote = _known_actor(actor) if isinstance(actor, str) else actor
+    with transaction.atomic():
+        remote = RemoteActor.objects.select_for_update().get(pk=remote.pk)
+        if remote.blocked == blocked:
+            return remote  # already so: nothing to change or record
+        remote.blocked = blocked
+        remote.save(update_fields=["blocked"])
+        changes: dict[str, list[Any]] = {"blocked": [not blocked, blocked]}
+        if blocked:
+            # Nothing is sent to a blocked account, not even an Undo: the rows just go.
+            ended, _rows = Follow.objects.filter(remote=remote).delete()
+            if ended:
+                changes["follows"] = [ended, 0]
+            _give_up_deliveries_to(remote)
+        audit_record(
+            place=place,
+            actor=by,
+            action="federation.actor_block" if blocked else "federation.actor_unblock",
+            target=remote,
+            changes=changes,
+        )
+    return remote
+
+
 # --- Publishing -----------------------------------------------------------------------------
 
 
@@ -462,12 +536,23 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 500) -> Delivery
     if not due:
         return run
     blocked = set(BlockedDomain.objects.values_list("domain", flat=True))
+    # A publish running alongside an account block may have queued to it: checked again.
+    blocked_inboxes = set(
+        RemoteActor.objects.filter(blocked=True, inbox__in={d.inbox for d in due}).values_list(
+            "inbox", flat=True
+        )
+    )
     jobs = []
     for delivery in due:
         place = delivery.activity.place
+        refused = ""
         if _blocked_in(_domain(delivery.inbox), blocked):
+            refused = "instance bloquée"
+        elif delivery.inbox in blocked_inboxes:
+            refused = "compte bloqué"
+        if refused:
             delivery.state = Delivery.State.FAILED
-            delivery.last_error = "instance bloquée"
+            delivery.last_error = refused
             delivery.save(update_fields=["state", "last_error"])
             run.failed += 1
             continue
@@ -620,10 +705,10 @@ def inbox_process_pending(*, limit: int = 500) -> int:
 
 def inbox_process(item: InboxItem) -> None:
     """Act on one received activity; its state says what became of it."""
-    handlers = {
+    handlers: dict[str, Callable[[InboxItem], str]] = {
         "Follow": _on_follow,
-        "Accept": _on_accept,
-        "Reject": _on_reject,
+        "Accept": partial(_on_answer, state=Follow.State.ACCEPTED),
+        "Reject": partial(_on_answer, state=Follow.State.REJECTED),
         "Undo": _on_undo,
         "Create": _on_create_or_update,
         "Update": _on_create_or_update,
@@ -679,21 +764,12 @@ def _our_follow(item: InboxItem) -> Follow | None:
     return found
 
 
-def _on_accept(item: InboxItem) -> str:
+def _on_answer(item: InboxItem, state: str) -> str:
+    """An Accept or Reject of a follow we asked for: the follow takes `state`."""
     follow = _our_follow(item)
     if follow is None:
         return InboxItem.State.IGNORED
-    follow.state = Follow.State.ACCEPTED
-    follow.updated_at = timezone.now()
-    follow.save(update_fields=["state", "updated_at"])
-    return InboxItem.State.DONE
-
-
-def _on_reject(item: InboxItem) -> str:
-    follow = _our_follow(item)
-    if follow is None:
-        return InboxItem.State.IGNORED
-    follow.state = Follow.State.REJECTED
+    follow.state = state
     follow.updated_at = timezone.now()
     follow.save(update_fields=["state", "updated_at"])
     return InboxItem.State.DONE

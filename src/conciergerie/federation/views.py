@@ -220,7 +220,8 @@ def following(request: HttpRequest, place_slug: str) -> JsonResponse:
 
 @require_GET
 def published_object(request: HttpRequest, place_slug: str, kind: str, uuid: Any) -> HttpResponse:
-    """A public event, commons or page as ActivityPub JSON; a browser gets the HTML page."""
+    """A public event, commons, page or lent equipment as ActivityPub JSON; a browser gets
+    the HTML page."""
     place = _place(place_slug)
     found = publishing.public_object(place, kind, uuid)
     if found is None:

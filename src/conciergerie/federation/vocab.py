@@ -1,25 +1,31 @@
 """The ActivityStreams documents a place publishes, and the reading of those it receives.
 
 Events use Mobilizon's vocabulary (schema.org location with a PostalAddress, `maximumAttendeeCapacity`,
-`joinMode`, `timezone`) so that Mobilizon and Mastodon read them; commons are `Document`s and
-documentation pages `Page`s, attributed to the place.
+`joinMode`, `timezone`) so that Mobilizon and Mastodon read them; commons are `Document`s,
+documentation pages `Page`s, and equipment lent to the network `Page`s marked with our own
+`conciergerie:lending` term (see `equipment_object`), all attributed to the place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 import re
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
-from django.utils.html import strip_tags
+from django.utils.html import linebreaks, strip_tags
 
 from conciergerie.core.markdown import render_markdown
 from conciergerie.core.models import Place
 
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+# Our own terms. The namespace names the vocabulary, it is not fetched; it must never change,
+# since other instances recognise the compacted term (`conciergerie:lending`) as written.
+NS = "https://example.org/conciergerie/ns#"
+LENDING = "conciergerie:lending"
 CONTEXT: list[Any] = [
     "https://www.w3.org/ns/activitystreams",
     "https://w3id.org/security/v1",
@@ -27,6 +33,7 @@ CONTEXT: list[Any] = [
         "schema": "http://schema.org#",
         "mz": "https://joinmobilizon.org/ns#",
         "toot": "http://joinmastodon.org/ns#",
+        "conciergerie": NS,
         "PostalAddress": "schema:PostalAddress",
         "address": {"@id": "schema:address", "@type": "@id"},
         "addressCountry": "schema:addressCountry",
@@ -81,6 +88,15 @@ def _address(place: Place) -> dict[str, Any]:
     }
 
 
+def _location(place: Place, name: str) -> dict[str, Any]:
+    """The place as an AS `Place`: its postal address, and its position when known."""
+    location: dict[str, Any] = {"type": "Place", "name": name, "address": _address(place)}
+    if place.latitude is not None and place.longitude is not None:
+        location["latitude"] = float(place.latitude)
+        location["longitude"] = float(place.longitude)
+    return location
+
+
 def _plain(markdown: str) -> str:
     return strip_tags(render_markdown(markdown)).strip()
 
@@ -106,15 +122,7 @@ def actor_document(place: Place, public_key_pem: str, *, approve_followers: bool
         "publicKey": {"id": url + "#main-key", "owner": url, "publicKeyPem": public_key_pem},
     }
     if place.city or place.street:
-        location: dict[str, Any] = {
-            "type": "Place",
-            "name": place.name,
-            "address": _address(place),
-        }
-        if place.latitude is not None and place.longitude is not None:
-            location["latitude"] = float(place.latitude)
-            location["longitude"] = float(place.longitude)
-        doc["location"] = location
+        doc["location"] = _location(place, place.name)
     return doc
 
 
@@ -127,10 +135,7 @@ def event_object(event: Any) -> dict:
         location = {"type": "Place", "name": event.address, "address": event.address}
     else:
         name = f"{event.resource.name}, {place.name}" if event.resource_id else place.name
-        location = {"type": "Place", "name": name, "address": _address(place)}
-        if place.latitude is not None and place.longitude is not None:
-            location["latitude"] = float(place.latitude)
-            location["longitude"] = float(place.longitude)
+        location = _location(place, name)
     doc: dict[str, Any] = {
         "id": url,
         "type": "Event",
@@ -192,6 +197,47 @@ def page_object(page: Any) -> dict:
         "published": page.created_at.isoformat(),
         "updated": page.updated_at.isoformat(),
     }
+
+
+def equipment_object(resource: Any) -> dict:
+    """Equipment a place lends to the other places of the network.
+
+    ActivityStreams has no type for a thing one lends. `Page` is one Mastodon shows (a link
+    with the name and summary; it drops types it does not know), and `conciergerie:lending`
+    tells our receiving side it is equipment, not a documentation page; other software
+    ignores the term. The summary is the lending terms, what a borrower asks first.
+    """
+    place = resource.place
+    terms = resource.lending_terms.strip()
+    content = render_markdown(resource.description)
+    if terms:
+        content += linebreaks(f"Conditions de prêt : {terms}", autoescape=True)
+    doc: dict[str, Any] = {
+        "id": object_url(place, "materiel", resource.uuid),
+        "type": "Page",
+        LENDING: True,
+        "name": resource.name,
+        "summary": terms,
+        "content": content,
+        "url": absolute(resource.get_absolute_url()),
+        "attributedTo": actor_url(place),
+        "location": _location(place, place.name),
+        "to": [AS_PUBLIC],
+        "cc": [actor_path(place.slug, "followers")],
+        "published": resource.created_at.isoformat(),
+    }
+    if resource.photo:  # the cover, i.e. the first photo
+        url = resource.photo.url
+        url = url if url.startswith(("https://", "http://")) else absolute(url)
+        image = {
+            "type": "Image",
+            "url": url,
+            "mediaType": mimetypes.guess_type(resource.photo.name)[0] or "image/jpeg",
+            "name": resource.name,
+        }
+        doc["image"] = image
+        doc["attachment"] = [image]  # Mastodon shows attachments, not `image`
+    return doc
 
 
 def activity(
@@ -274,6 +320,8 @@ def object_fields(doc: dict) -> dict[str, Any] | None:
     kind = OBJECT_KINDS.get(str(doc.get("type")))
     if kind is None:
         return None
+    if doc.get(LENDING) is True and kind != "event":  # see equipment_object
+        kind = "equipment"
     name = text(doc.get("name") or doc.get("summary"), 300)
     if not name:
         return None

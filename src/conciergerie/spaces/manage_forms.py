@@ -64,7 +64,10 @@ class ResourceForm(forms.Form):
             fields_for_model(
                 Resource,
                 fields=MODEL_FIELDS,
-                widgets={"description": forms.Textarea(attrs={"rows": 4})},
+                widgets={
+                    "description": forms.Textarea(attrs={"rows": 4}),
+                    "lending_terms": forms.Textarea(attrs={"rows": 3}),
+                },
             )
         )
         self.fields["capacity"] = forms.IntegerField(
@@ -185,6 +188,16 @@ class ResourceForm(forms.Form):
                 _("Tarifs (laissez vide s'il n'y a pas de tarif)"),
                 [f"price_{c.value}_{part}" for c in CATEGORIES for part in ("unit", "amount")],
                 grid=True,
+            ),
+            # Last: it only concerns equipment (type « Matériel à prêter »), and is ignored
+            # for the other types rather than refused, so changing a type never blocks a save.
+            group(
+                _("Prêt aux autres lieux du réseau"),
+                ["network_lending", "lending_terms"],
+                help=_(
+                    "Pour le matériel seulement (type « Matériel à prêter ») : les autres "
+                    "types de ressources ne sont pas proposés au réseau."
+                ),
             ),
         ]
 

@@ -73,6 +73,21 @@ class Resource(PublicObject):
     buffer_minutes = models.PositiveIntegerField(_("battement entre réservations (min)"), default=0)
     requires_approval = models.BooleanField(_("validation par l'équipe"), default=False)
     active = models.BooleanField(_("réservable"), default=True)
+    # Lending to the other places of the network (federation publishes it: see
+    # federation/publishing.py); only read for equipment (kind « matériel »).
+    network_lending = models.BooleanField(
+        _("prêté aux lieux du réseau"),
+        default=False,
+        help_text=_(
+            "Pour le matériel : les lieux qui suivent le vôtre le verront dans leur page "
+            "Réseau et pourront vous demander à l'emprunter."
+        ),
+    )
+    lending_terms = models.TextField(
+        _("conditions de prêt"),
+        blank=True,
+        help_text=_("Ce que vous demandez en échange : caution, durée, retrait sur place…"),
+    )
     created_at = models.DateTimeField(default=tz.now, editable=False)
 
     class Meta:

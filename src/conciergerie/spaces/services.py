@@ -56,6 +56,8 @@ RESOURCE_FIELDS = [
     "buffer_minutes",
     "requires_approval",
     "active",
+    "network_lending",
+    "lending_terms",
 ]
 MAX_SERIES = 104  # two years of weekly occurrences
 

@@ -38,14 +38,20 @@ def _chores_loop(stop: threading.Event) -> None:
             close_old_connections()
 
 
-def _federation_loop(stop: threading.Event) -> None:
-    """What `conciergerie federation deliver` does, inside the worker: one process to run."""
+def run_federation() -> None:
+    """One round of the federation's work: received activities left unprocessed (the request
+    that stored them failed), then the deliveries that are due."""
     from conciergerie.federation import services
 
+    services.inbox_process_pending()
+    services.deliver_due()
+
+
+def _federation_loop(stop: threading.Event) -> None:
+    """What `conciergerie federation deliver` does, inside the worker: one process to run."""
     while not stop.wait(FEDERATION_EVERY):
         try:
-            services.inbox_process_pending()
-            services.deliver_due()
+            run_federation()
         except Exception:  # the next round retries; deliveries keep their own backoff
             log.exception("Échec de l'envoi vers le réseau")
         finally:

@@ -27,9 +27,12 @@ class Command(BaseCommand):
         deliver.add_argument("--once", action="store_true", help="une passe, puis s'arrêter")
         deliver.add_argument("--interval", type=float, default=5.0, help="secondes entre passes")
         sub.add_parser("status", help="abonnements, files d'envoi et de réception")
-        block = sub.add_parser("block", help="bloquer une instance")
-        block.add_argument("domain")
-        block.add_argument("--reason", default="")
+        block = sub.add_parser("block", help="bloquer une instance, ou un seul compte (--actor)")
+        block.add_argument("domain", nargs="?", help="l'instance à bloquer : exemple.org")
+        block.add_argument("--reason", default="", help="pour une instance")
+        block.add_argument("--actor", help="un compte : son adresse https://… ou acct:nom@hôte")
+        block.add_argument("--place", help="le lieu d'ici au nom duquel bloquer le compte")
+        block.add_argument("--undo", action="store_true", help="débloquer le compte (--actor)")
         rotate = sub.add_parser("rotate-key", help="changer la clé d'un lieu")
         rotate.add_argument("--place", required=True)
 
@@ -43,10 +46,7 @@ class Command(BaseCommand):
             elif action == "status":
                 self._status()
             elif action == "block":
-                blocked = services.domain_block(
-                    domain=options["domain"], reason=options["reason"], by=None
-                )
-                self.stdout.write(f"Instance bloquée : {blocked.domain}")
+                self._block(options)
             elif action == "rotate-key":
                 services.key_rotate(place=self._place(options["place"]), by=None)
                 self.stdout.write("Nouvelle clé ; les abonnés en sont informés.")
@@ -58,6 +58,26 @@ class Command(BaseCommand):
         if place is None:
             raise CommandError(f"Lieu inconnu : {slug}")
         return place
+
+    def _block(self, options: dict[str, Any]) -> None:
+        if options["actor"] is None:
+            if not options["domain"] or options["undo"] or options["place"]:
+                raise CommandError("Indiquez une instance (exemple.org) ou --place et --actor.")
+            blocked = services.domain_block(
+                domain=options["domain"], reason=options["reason"], by=None
+            )
+            self.stdout.write(f"Instance bloquée : {blocked.domain}")
+            return
+        if options["domain"] or not options["place"]:
+            raise CommandError("Un compte se bloque avec --place SLUG --actor ADRESSE, seuls.")
+        remote = services.actor_block(
+            place=self._place(options["place"]),
+            actor=options["actor"],
+            blocked=not options["undo"],
+            by=None,
+        )
+        verb = "débloqué" if options["undo"] else "bloqué"
+        self.stdout.write(f"Compte {verb} : {remote.handle} ({remote.url})")
 
     def _follow(self, slug: str, target: str) -> None:
         place = self._place(slug)
