@@ -65,7 +65,7 @@ def test_map_page_says_where_a_network_place_comes_from(client, remote):
     assert "réseau : exemple.org" in html
     assert 'data-network="réseau :"' in html
     assert "1 lieu sur cette Conciergerie." in html
-    assert "1 lieu du réseau, suivi ailleurs." in html
+    assert "1 lieu d'une autre instance du réseau, suivi par un lieu d'ici." in html
 
 
 @pytest.mark.parametrize("how", ["pending", "blocked_actor", "blocked_domain", "unlocated"])
