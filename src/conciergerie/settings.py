@@ -125,6 +125,10 @@ CAPACITY_LOCK_TIMEOUT = float(config.env("CAPACITY_LOCK_TIMEOUT", "5"))
 # or link-local addresses; this lets them reach loopback only: for tests and instances
 # sharing one machine, never in production.
 FEDERATION_ALLOW_LOOPBACK = config.env_bool("FEDERATION_ALLOW_LOOPBACK")
+# "Authorized fetch": an unsigned GET asking for ActivityPub JSON (outbox, collections,
+# objects, activities) is refused with 401. Signed GETs are always verified, and refused
+# (403) from blocked instances and accounts, with this on or off.
+FEDERATION_AUTHORIZED_FETCH = config.env_bool("FEDERATION_AUTHORIZED_FETCH")
 # Largest body accepted from another instance, in an inbox POST or a fetched document.
 FEDERATION_MAX_BODY_BYTES = int(config.env("FEDERATION_MAX_BODY_BYTES", str(256 * 1024)))
 # A signed request older (or newer) than this, by its Date header, is refused (seconds).

@@ -607,7 +607,9 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _verified_actor(method: str, path: str, headers: Mapping[str, str], body: bytes) -> RemoteActor:
+def _signer_url(headers: Mapping[str, str]) -> str:
+    """The actor URL a request's keyId names, refused when malformed or on a blocked
+    instance (checked before any key is fetched)."""
     try:
         key_id = signatures.key_id_of(headers)
     except signatures.SignatureError as exc:
@@ -617,6 +619,11 @@ def _verified_actor(method: str, path: str, headers: Mapping[str, str], body: by
         raise Refused(401, "keyId is not a URL")
     if domain_blocked(_domain(actor_url)):
         raise Refused(403, "instance blocked")
+    return actor_url
+
+
+def _verified_actor(method: str, path: str, headers: Mapping[str, str], body: bytes) -> RemoteActor:
+    actor_url = _signer_url(headers)
     actor = RemoteActor.objects.filter(url=actor_url).first()
     fresh = False
     if actor is None or not actor.public_key_pem:
@@ -646,6 +653,37 @@ def _fetch_actor(url: str) -> RemoteActor:
         return actor_resolve(url, refresh=True)
     except (NotFound, Conflict, InvalidInput) as exc:
         raise Refused(401, f"cannot fetch the signing actor: {exc}") from exc
+
+
+def signed_get_verify(
+    *, method: str, path: str, headers: Mapping[str, str], key_endpoint: bool = False
+) -> RemoteActor | None:
+    """Check the signature of a GET to an ActivityPub endpoint: the verified signer, or None
+    when the request is unsigned (or, on a key endpoint, when the signer is not checked).
+
+    Verified as an inbox POST is (stored key, fetched once more on a rotation), without a
+    Digest. A place's actor is the key endpoint other instances fetch to check our own
+    signatures, so a signed GET of it never goes to the network: fetching the signer there
+    could loop between two instances that both check signatures. It is only checked for what
+    needs no key (form, covered headers, date) and for blocks (by its keyId: claiming to be
+    a blocked account only harms the claimant).
+
+    Raises `Refused` (401 malformed, forged or expired; 403 instance or account blocked)."""
+    if not any(str(name).lower() == "signature" for name in headers):
+        return None
+    if not key_endpoint:
+        actor = _verified_actor(method, path, headers, b"")
+        if actor.blocked:
+            raise Refused(403, "actor blocked")
+        return actor
+    actor_url = _signer_url(headers)
+    try:
+        signatures.check_unkeyed(method=method, headers=headers, body=None)
+    except signatures.SignatureError as exc:
+        raise Refused(401, exc.reason) from exc
+    if RemoteActor.objects.filter(url=actor_url, blocked=True).exists():
+        raise Refused(403, "actor blocked")
+    return None
 
 
 def inbox_receive(

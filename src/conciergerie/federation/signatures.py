@@ -333,19 +333,16 @@ def _int_param(params: Mapping[str, str], name: str) -> int:
         raise SignatureError(f"bad signature parameter: {name}")
 
 
-def verify(
+def check_unkeyed(
     *,
     method: str,
-    path: str,
     headers: Mapping[str, str],
     body: bytes | None,
-    public_key_pem: str,
     now: datetime | None = None,
     max_age: int | None = None,
-) -> None:
-    """Check a request's signature; return None when it holds, else raise SignatureError.
-
-    ``path`` is the path with its query string, as received.
+) -> dict[str, str]:
+    """What ``verify`` checks before it needs the key: the Signature header's form, the
+    headers it must cover, the Digest and the Date; the parsed parameters, or SignatureError.
     """
     lowered = _lower_headers(headers)
     params = parse_signature(_signature_header(lowered))
@@ -389,7 +386,26 @@ def verify(
         expires = _int_param(params, "expires")
         if timestamp > expires:
             raise SignatureError("expired")
+    return params
 
+
+def verify(
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    public_key_pem: str,
+    now: datetime | None = None,
+    max_age: int | None = None,
+) -> None:
+    """Check a request's signature; return None when it holds, else raise SignatureError.
+
+    ``path`` is the path with its query string, as received.
+    """
+    lowered = _lower_headers(headers)
+    params = check_unkeyed(method=method, headers=lowered, body=body, now=now, max_age=max_age)
+    signed = params["headers"].lower().split()
     try:
         signature = base64.b64decode(params["signature"], validate=True)
     except (binascii.Error, ValueError):

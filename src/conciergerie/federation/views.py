@@ -3,8 +3,10 @@ collections and objects. Thin: reads go to `publishing`/models, writes to `servi
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -38,6 +40,41 @@ def _ap(data: dict[str, Any], status: int = 200) -> JsonResponse:
 
 def _place(slug: str) -> Place:
     return get_object_or_404(Place, slug=slug)
+
+
+def _signed_get(
+    *, html: bool = False, key_endpoint: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Check the signature of a GET when there is one (401 forged or expired, 403 from a
+    blocked instance or account) and, with FEDERATION_AUTHORIZED_FETCH, refuse an unsigned
+    one (401) unless it is a browser sent to the HTML page (`html`) or the actor, which
+    carries the key every other check needs (`key_endpoint`)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                signer = services.signed_get_verify(
+                    method=request.method or "GET",
+                    path=request.get_full_path(),
+                    headers=request.headers,
+                    key_endpoint=key_endpoint,
+                )
+            except services.Refused as exc:
+                log.info("federation: GET refused (%s): %s", exc.status, exc.reason)
+                return JsonResponse({"detail": exc.reason}, status=exc.status)
+            if (
+                signer is None
+                and not key_endpoint
+                and settings.FEDERATION_AUTHORIZED_FETCH
+                and (_wants_json(request) or not html)
+            ):
+                return JsonResponse({"detail": "signature required"}, status=401)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 @require_GET
@@ -111,6 +148,7 @@ def nodeinfo(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@_signed_get(html=True, key_endpoint=True)
 def actor(request: HttpRequest, place_slug: str) -> HttpResponse:
     """The place as an actor; a browser is sent to the place's page."""
     place = _place(place_slug)
@@ -179,7 +217,8 @@ def _page_number(request: HttpRequest) -> int | None:
 
 
 @require_GET
-def outbox(request: HttpRequest, place_slug: str) -> JsonResponse:
+@_signed_get()
+def outbox(request: HttpRequest, place_slug: str) -> HttpResponse:
     place = _place(place_slug)
     url = vocab.actor_path(place.slug, "outbox")
     activities = Activity.objects.filter(place=place, public=True)
@@ -209,16 +248,19 @@ def _follow_collection(request: HttpRequest, place_slug: str, direction: str) ->
 
 
 @require_GET
-def followers(request: HttpRequest, place_slug: str) -> JsonResponse:
+@_signed_get()
+def followers(request: HttpRequest, place_slug: str) -> HttpResponse:
     return _follow_collection(request, place_slug, Follow.Direction.FOLLOWER)
 
 
 @require_GET
-def following(request: HttpRequest, place_slug: str) -> JsonResponse:
+@_signed_get()
+def following(request: HttpRequest, place_slug: str) -> HttpResponse:
     return _follow_collection(request, place_slug, Follow.Direction.FOLLOWING)
 
 
 @require_GET
+@_signed_get(html=True)
 def published_object(request: HttpRequest, place_slug: str, kind: str, uuid: Any) -> HttpResponse:
     """A public event, commons, page or lent equipment as ActivityPub JSON; a browser gets
     the HTML page."""
@@ -233,7 +275,8 @@ def published_object(request: HttpRequest, place_slug: str, kind: str, uuid: Any
 
 
 @require_GET
-def activity_view(request: HttpRequest, place_slug: str, uuid: Any) -> JsonResponse:
+@_signed_get()
+def activity_view(request: HttpRequest, place_slug: str, uuid: Any) -> HttpResponse:
     place = _place(place_slug)
     ap_id = vocab.actor_url(place) + f"/activites/{uuid}"
     found = Activity.objects.filter(place=place, ap_id=ap_id, public=True).first()
