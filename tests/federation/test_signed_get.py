@@ -122,6 +122,16 @@ def test_a_forged_signature_is_refused(client, place, remote, fetches):
     assert fetches == [remote.url]  # the key may have been rotated: fetched again, once
 
 
+def test_an_expired_request_from_an_unknown_signer_fetches_nothing(client, place, keys, fetches):
+    old = timezone.now() - dt.timedelta(hours=3)
+    response = _get(
+        client, OUTBOX, keys[0], "https://ailleurs.example/ap/inconnu#main-key", now=old
+    )
+    assert response.status_code == 401
+    assert response.json() == {"detail": "expired"}
+    assert fetches == []
+
+
 def test_an_unknown_signer_that_cannot_be_fetched_is_refused(client, place, fetches, keys):
     key_id = "https://ailleurs.example/ap/inconnu#main-key"
     response = _get(client, OUTBOX, keys[0], key_id)
@@ -148,6 +158,7 @@ def test_a_signature_must_cover_the_request_target_and_host(client, place, remot
     )
     headers["Signature"] = headers["Signature"].replace("(request-target) host ", "")
     assert client.get(OUTBOX, headers=headers).status_code == 401
+    assert fetches == []  # refused on its form: the signer is not fetched again
     response = client.get("/ap/etabli", headers=headers)  # checked without the key
     assert response.status_code == 401
     assert response.json()["detail"] == "missing signed header: (request-target)"

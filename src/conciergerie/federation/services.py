@@ -624,6 +624,12 @@ def _signer_url(headers: Mapping[str, str]) -> str:
 
 def _verified_actor(method: str, path: str, headers: Mapping[str, str], body: bytes) -> RemoteActor:
     actor_url = _signer_url(headers)
+    try:
+        # What needs no key first (form, covered headers, Digest, Date): a request that fails
+        # there never makes this instance fetch anything (nor fetch again on a "rotation").
+        signatures.check_unkeyed(method=method, headers=headers, body=body)
+    except signatures.SignatureError as exc:
+        raise Refused(401, exc.reason) from exc
     actor = RemoteActor.objects.filter(url=actor_url).first()
     fresh = False
     if actor is None or not actor.public_key_pem:
@@ -640,9 +646,9 @@ def _verified_actor(method: str, path: str, headers: Mapping[str, str], body: by
             )
             return actor
         except signatures.SignatureError as exc:
-            if fresh or attempt or exc.reason in {"expired", "date in the future"}:
+            if fresh or attempt:
                 raise Refused(401, exc.reason) from exc
-            # The key may have been rotated: fetch the actor again, once.
+            # Only the key can be wrong by now: it may have been rotated. Fetched again, once.
             actor = _fetch_actor(actor_url)
             fresh = True
     raise Refused(401, "bad signature")  # pragma: no cover - the loop returns or raises
