@@ -64,6 +64,13 @@ def test_a_registration_that_fits_commits_with_its_lock(place):
         assert "conciergerie_refuse()" in locked[0]
     else:
         assert locked == []
+    # The tickets and the audit entry, sent in that same round trip on PostgreSQL, are all
+    # there and read back as they were written (the entry's changes as JSON, not text).
+    (ticket,) = reg.tickets.all()
+    assert ticket.name == "P0" and ticket.qr_token and ticket.tier.event_id == event.pk
+    entry = AuditEntry.objects.get(action="registration.create", target_uuid=reg.uuid)
+    assert entry.changes["status"] == [None, Registration.Status.CONFIRMED]
+    assert entry.changes["seats"] == [None, 1] and entry.target_label == str(reg)
 
 
 def test_refusals_say_why_and_leave_nothing(place):
