@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from django.utils import timezone
@@ -63,3 +64,43 @@ def make_event(
     fields.setdefault("start_at", start)
     fields.setdefault("end_at", start + dt.timedelta(hours=hours))
     return make_object(actor=actor, kind=RemoteObject.Kind.EVENT, **fields)
+
+
+# --- Another instance, for the protocol tests ----------------------------------------------------
+
+AP = "application/activity+json"
+REMOTE = "https://remote.example"
+REMOTE_ACTOR = f"{REMOTE}/ap/fablab"
+
+
+def make_remote(public_key_pem: str) -> RemoteActor:
+    """The Fablab of remote.example, known here with its key (as if fetched), shared inbox."""
+    return RemoteActor.objects.create(
+        url=REMOTE_ACTOR,
+        domain="remote.example",
+        username="fablab",
+        name="Le Fablab",
+        profile_url=f"{REMOTE}/@fablab",
+        inbox=f"{REMOTE_ACTOR}/inbox",
+        shared_inbox=f"{REMOTE}/ap/inbox",
+        key_id=f"{REMOTE_ACTOR}#main-key",
+        public_key_pem=public_key_pem,
+    )
+
+
+class Inbox(BaseHTTPRequestHandler):
+    """Inboxes on loopback (the `inbox_server` fixture): each POST is kept as (path, headers,
+    body) and answered with the next of `answers`, else 202."""
+
+    answers: list[int] = []
+    received: list[tuple[str, dict, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Inbox.received.append((self.path, dict(self.headers), body))
+        self.send_response(Inbox.answers.pop(0) if Inbox.answers else 202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass

@@ -14,18 +14,9 @@ from conciergerie.federation import services, signatures
 from conciergerie.federation.models import Delivery, Follow, InboxItem, RemoteActor
 from tests.conftest import login
 from tests.factories import make_place, make_user
-from tests.federation.factories import make_actor, make_follow
+from tests.federation.factories import AP, REMOTE, REMOTE_ACTOR, make_actor, make_follow
 
 pytestmark = pytest.mark.django_db
-
-REMOTE = "https://remote.example"
-REMOTE_ACTOR = f"{REMOTE}/ap/fablab"
-AP = "application/activity+json"
-
-
-@pytest.fixture(scope="module")
-def remote_keys():
-    return signatures.generate_key_pair()
 
 
 @pytest.fixture
@@ -34,21 +25,6 @@ def place(settings):
     place = make_place(slug="etabli", name="L'Établi")
     services.local_actor(place)
     return place
-
-
-@pytest.fixture
-def remote(remote_keys):
-    return RemoteActor.objects.create(
-        url=REMOTE_ACTOR,
-        domain="remote.example",
-        username="fablab",
-        name="Le Fablab",
-        profile_url=f"{REMOTE}/@fablab",
-        inbox=f"{REMOTE_ACTOR}/inbox",
-        shared_inbox=f"{REMOTE}/ap/inbox",
-        key_id=f"{REMOTE_ACTOR}#main-key",
-        public_key_pem=remote_keys[1],
-    )
 
 
 @pytest.fixture

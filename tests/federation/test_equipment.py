@@ -13,13 +13,10 @@ from conciergerie.federation.models import Activity, Follow, RemoteActor, Remote
 from conciergerie.spaces import services as spaces
 from tests.events.conftest import make_event
 from tests.factories import make_place
-from tests.federation.factories import make_actor, make_follow, make_object
+from tests.federation.factories import AP, REMOTE_ACTOR, make_actor, make_follow, make_object
 from tests.spaces.images import png_upload
 
 pytestmark = pytest.mark.django_db
-
-AP = "application/activity+json"
-REMOTE_ACTOR = "https://remote.example/ap/fablab"
 
 
 @pytest.fixture

@@ -25,37 +25,15 @@ from conciergerie.federation.models import (
 )
 from tests.events.conftest import make_event
 from tests.factories import make_place
+from tests.federation.factories import AP, REMOTE, REMOTE_ACTOR, Inbox
 
 pytestmark = pytest.mark.django_db
-
-REMOTE = "https://remote.example"
-REMOTE_ACTOR = f"{REMOTE}/ap/fablab"
-AP = "application/activity+json"
-
-
-@pytest.fixture(scope="module")
-def remote_keys():
-    return signatures.generate_key_pair()
 
 
 @pytest.fixture
 def place(settings):
     settings.BASE_URL = "http://testserver"
     return make_place(slug="etabli", name="L'Établi", city="Châtellerault")
-
-
-@pytest.fixture
-def remote(remote_keys):
-    return RemoteActor.objects.create(
-        url=REMOTE_ACTOR,
-        domain="remote.example",
-        username="fablab",
-        name="Le Fablab",
-        inbox=f"{REMOTE_ACTOR}/inbox",
-        shared_inbox=f"{REMOTE}/ap/inbox",
-        key_id=f"{REMOTE_ACTOR}#main-key",
-        public_key_pem=remote_keys[1],
-    )
 
 
 def _post(client, path, activity, private_key, *, key_id=f"{REMOTE_ACTOR}#main-key", now=None):
@@ -351,32 +329,6 @@ def test_rotating_the_key_tells_the_followers(place, remote):
 
 
 # --- Delivery: retries with backoff, a place that was down catches up ----------------------
-
-
-class Inbox(BaseHTTPRequestHandler):
-    answers: list[int] = []
-    received: list[tuple[str, dict, bytes]] = []
-
-    def do_POST(self):  # noqa: N802 - the http.server API
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Inbox.received.append((self.path, dict(self.headers), body))
-        self.send_response(Inbox.answers.pop(0) if Inbox.answers else 202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def inbox_server(settings):
-    settings.FEDERATION_ALLOW_LOOPBACK = True
-    Inbox.answers, Inbox.received = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Inbox)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def _queued(place, inbox):

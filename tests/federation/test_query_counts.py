@@ -15,11 +15,10 @@ from conciergerie.federation.models import Follow
 from tests.commons.conftest import make_commons
 from tests.events.conftest import make_event
 from tests.factories import make_place
-from tests.federation.factories import make_actor, make_follow
+from tests.federation.factories import AP, make_actor, make_follow
 
 pytestmark = pytest.mark.django_db
 
-AP = "application/activity+json"
 FEW, MANY = 1, 20  # 20 fills the first page of a collection
 _seq = itertools.count(1)
 

@@ -15,11 +15,10 @@ from conciergerie.federation import fetch, services, signatures
 from conciergerie.federation.models import BlockedDomain, Follow
 from tests.events.conftest import make_event
 from tests.factories import make_place
-from tests.federation.factories import make_actor, make_follow
+from tests.federation.factories import AP, make_actor, make_follow
 
 pytestmark = pytest.mark.django_db
 
-AP = "application/activity+json"
 OUTBOX = "/ap/etabli/outbox"
 
 

@@ -3,45 +3,17 @@ and finishes what was received but left unprocessed."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from conciergerie.core.management.commands import worker
 from conciergerie.federation import services
 from conciergerie.federation.models import Delivery, Follow, InboxItem, RemoteActor
 from tests.factories import make_place
+from tests.federation.factories import REMOTE_ACTOR, Inbox
 
 # The loop closes stale connections after each round, as a long-running process must: the
 # test cannot sit inside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REMOTE_ACTOR = "https://remote.example/ap/fablab"
-
-
-class Inbox(BaseHTTPRequestHandler):
-    received: list[str] = []
-
-    def do_POST(self):  # noqa: N802 - the http.server API
-        self.rfile.read(int(self.headers["Content-Length"]))
-        Inbox.received.append(self.path)
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def inbox_server(settings):
-    settings.FEDERATION_ALLOW_LOOPBACK = True
-    Inbox.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Inbox)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 class OneRound:
@@ -93,4 +65,4 @@ def test_one_round_of_the_worker_delivers_and_processes(settings, inbox_server):
     # Processed first, then delivered in the same round: the Accept has left too.
     accept = Delivery.objects.get(activity__type="Accept")
     assert accept.state == Delivery.State.DONE
-    assert sorted(Inbox.received) == ["/a", "/fablab/inbox"]
+    assert sorted(path for path, _headers, _body in Inbox.received) == ["/a", "/fablab/inbox"]
