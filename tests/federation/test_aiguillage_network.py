@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import make_place
@@ -42,3 +44,27 @@ def test_nothing_from_places_not_followed(client):
     make_object(actor=stranger, name="Dolibarr pour les associations")
     html = _ask(client, place, "gérer les adhésions de mon association").content.decode()
     assert "Dans le réseau" not in html and "Dolibarr" not in html
+
+
+def test_the_network_suggestions_do_not_grow_the_query_count(client):
+    """One place followed with one matching commons, then three places with twelve: the page
+    makes the same number of queries."""
+    place = make_place(slug="etabli")
+
+    def add(n):
+        actor = make_actor(domain=f"lieu{n}.example")
+        make_follow(place=place, remote=actor)
+        for i in range(4 if n else 1):
+            make_object(actor=actor, name=f"Dolibarr {n}-{i}", summary="Gérer les adhésions")
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            html = _ask(client, place, "gérer les adhésions").content.decode()
+        assert "Dans le réseau" in html
+        return len(ctx.captured_queries)
+
+    add(0)
+    few = count()
+    for n in (1, 2, 3):
+        add(n)
+    assert count() == few
