@@ -202,8 +202,8 @@ def page_object(page: Any) -> dict:
 def equipment_object(resource: Any) -> dict:
     """Equipment a place lends to the other places of the network.
 
-    ActivityStreams has no type for a thing one lends. `Page` is one Mastodon shows (a link
-    with the name and summary; it drops types it does not know), and `conciergerie:lending`
+    ActivityStreams has no type for a thing one lends. `Page` is one Mastodon's documentation
+    says it turns into a post (it drops types it does not know), and `conciergerie:lending`
     tells our receiving side it is equipment, not a documentation page; other software
     ignores the term. The summary is the lending terms, what a borrower asks first.
     """
